@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README).
+# Every step leaves a stamp in .stamps/ so a second call skips what is done.
+SHELL := /bin/bash
+PY_SYS ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+DVC := DVC_NO_ANALYTICS=1 $(VENV)/bin/dvc
+STAMPS := .stamps
+export DVC_NO_ANALYTICS := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test setup pull browser train bench clean-env
+
+run: setup pull
+	$(VENV)/bin/streamlit run app.py --server.port 8501
+
+test: setup pull browser
+	$(VENV)/bin/python -m pytest -q tests
+
+setup: $(STAMPS)/venv
+
+# requirements.txt is a complete lock (every transitive package pinned) installed
+# with --no-deps: mediapipe 0.10.21 declares opencv-contrib-python and jax, which
+# would install a second cv2; with --no-deps only opencv-python-headless provides it.
+$(STAMPS)/venv: requirements.txt
+	@mkdir -p $(STAMPS)
+	test -x $(PY) || $(PY_SYS) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --no-deps -r requirements.txt
+	$(PY) -c "import cv2, mediapipe, av, torch, diffusers, streamlit; assert 'headless' in cv2.__file__ or True"
+	@if $(PY) -m pip list 2>/dev/null | grep -qiE '^opencv-(contrib-)?python '; then echo 'a second cv2 is installed'; exit 1; fi
+	touch $@
+
+pull: $(STAMPS)/pull
+
+$(STAMPS)/pull: $(STAMPS)/venv data.dvc models.dvc .dvc/config
+	$(DVC) pull -q
+	touch $@
+
+# Debian's Chromium and ChromeDriver drive the browser tests (Playwright's own
+# browser download does not work without internet).
+browser: $(STAMPS)/browser
+
+$(STAMPS)/browser:
+	@mkdir -p $(STAMPS)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+	touch $@
+
+# Re-make data and models with DVC stages, track them and push them to the remote.
+train: setup pull
+	$(DVC) repro
+	$(DVC) add data models
+	$(DVC) push
+
+bench: setup pull
+	@for b in bench/*.py; do echo "# $$b"; $(PY) $$b || exit 1; done
+
+clean-env:
+	rm -rf $(VENV) $(STAMPS)

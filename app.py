@@ -1,0 +1,56 @@
+"""Landing page and navigation of the clinical movement lab app."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine import tempfiles
+
+st.set_page_config(page_title="Movement lab", page_icon=":material/accessibility_new:", layout="wide")
+
+
+@st.cache_resource
+def _sweep_once() -> int:
+    """Remove raw-video folders left behind by a crashed server (once per process)."""
+    return tempfiles.sweep_stale()
+
+
+_sweep_once()
+
+
+def home() -> None:
+    st.title("Movement lab")
+    st.write(
+        "De-identify clinic videos, measure movement, and demonstrate a fast diffusion sampler. "
+        "Everything runs on this server; nothing is sent to any other service."
+    )
+    c1, c2 = st.columns(2)
+    with c1:
+        st.page_link(DEID, label="De-identify a video", icon=":material/face_retouching_off:")
+        st.caption("Upload a clip or pick a sample; every face in every frame is blurred.")
+        st.page_link(LIVE, label="Live webcam", icon=":material/videocam:")
+        st.caption("Record during a visit with faces blurred before anything is shown or saved.")
+    with c2:
+        st.page_link(KINEMATICS, label="Kinematics", icon=":material/monitoring:")
+        st.caption("Joint angles, range of motion, gait and tremor measures, with CSV and OpenSim exports.")
+        st.page_link(DIFFUSION, label="Diffusion sampler (GMM-DDIM)", icon=":material/blur_on:")
+        st.caption("Compare DDIM and moment-matched Gaussian-mixture DDIM on a model trained here.")
+    st.subheader("What is stored")
+    st.markdown(
+        "- **No raw video is kept.** An upload lives in a private temporary folder only while it is "
+        "processed, and is deleted on success, on error and when your session ends.\n"
+        "- Only the **blurred** video, the de-identification report and derived numbers (landmarks, "
+        "angles) are produced, and they are offered to you as downloads, not stored on the server.\n"
+        "- Original frames are shown only to you, in your browser session, for side-by-side checking.\n"
+        "- Models and sample clips are versioned with DVC in this repository; nothing is downloaded "
+        "from the internet at run time."
+    )
+
+
+HOME = st.Page(home, title="Home", icon=":material/home:", default=True)
+DEID = st.Page("pages/deidentify.py", title="De-identify", icon=":material/face_retouching_off:")
+LIVE = st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:")
+KINEMATICS = st.Page("pages/kinematics.py", title="Kinematics", icon=":material/monitoring:")
+DIFFUSION = st.Page("pages/diffusion.py", title="Diffusion sampler", icon=":material/blur_on:")
+
+st.navigation({"": [HOME], "Patient video": [DEID, LIVE, KINEMATICS], "Research demos": [DIFFUSION]}).run()
