@@ -1,7 +1,46 @@
-"""CLI of the deid capability (placeholder until its work item lands)."""
+"""``python -m engine deid IN -o OUT.mp4``."""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.deid.mask import MODES
+from engine.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    pass
+    p = sub.add_parser("deid", help="blur every face in a video (fail closed)")
+    p.add_argument("input", type=Path, help="video file (mp4, mov, avi, mkv, webm)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="blurred H.264 MP4 to write")
+    p.add_argument("--mode", choices=MODES, default="blur")
+    p.add_argument("--report", type=Path, help="write the per-frame report and QC summary as JSON")
+    p.add_argument("--no-audio", action="store_true", help="drop the audio track (voices identify too)")
+    p.add_argument("--max-people", type=int, default=3, help="people that body pose looks for per frame")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.deid.pipeline import DeidSettings, deidentify_video
+
+    if args.output.suffix.lower() != ".mp4":
+        raise InputError("The output must be an .mp4 file.")
+    if args.output.resolve() == args.input.resolve():
+        raise InputError("The output must not overwrite the input.")
+
+    def progress(done: int, total: int, elapsed: float) -> None:
+        if not args.quiet and (done % 10 == 0 or done == total):
+            print(f"\r{done}/{total} frames, {done / max(elapsed, 1e-9):.1f} fps", end="", file=sys.stderr)
+
+    settings = DeidSettings(mode=args.mode, keep_audio=not args.no_audio, max_people=args.max_people)
+    result = deidentify_video(args.input, args.output, settings=settings, progress=progress)
+    if not args.quiet:
+        print(file=sys.stderr)
+    qc = result.report["qc"]
+    if args.report:
+        args.report.write_text(json.dumps(result.report))
+    print(json.dumps({k: v for k, v in qc.items() if k != "tracks"}))
+    return 0 if qc["passed"] else 3

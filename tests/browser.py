@@ -1,0 +1,281 @@
+"""Helpers for browser tests: serve the app with ``streamlit run`` and drive Debian's Chromium.
+
+Not a test module.  Typical use::
+
+    from tests.browser import serve_app, launch_chromium
+
+    with serve_app() as base_url, launch_chromium() as browser:
+        page = browser.new_page()
+        page.goto(base_url + "/kinematics")
+        settle(page)
+
+Playwright's own browser download does not work without internet, so the browser
+is the Debian package (``make browser`` installs it).  When ``/usr/bin/chromium``
+is absent the calling test is skipped with a reason that says so.
+
+Later tests can pass extra Chromium switches, e.g. a fake webcam::
+
+    launch_chromium(extra_args=["--use-fake-device-for-media-stream",
+                                "--use-fake-ui-for-media-stream",
+                                f"--use-file-for-fake-video-capture={y4m}"])
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--no-proxy-server",
+)
+
+# The element Streamlit shows while a script run is in progress.
+STATUS_WIDGET = '[data-testid="stStatusWidget"]'
+EXCEPTION = '[data-testid="stException"]'
+ERROR_ALERT = '[data-testid="stAlertContentError"]'
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http_ok(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``proc`` exits."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before {url} answered")
+        try:
+            with _NO_PROXY.open(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError) as err:
+            last = err
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s (last error: {last})")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a process started with start_new_session=True, and its children."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serve_app(
+    app: str | Path = "app.py",
+    *,
+    cwd: str | Path = REPO,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+    timeout: float = 90,
+) -> Iterator[str]:
+    """Run ``streamlit run <app>`` on 127.0.0.1 and yield its base URL once healthy.
+
+    The server reads ``<cwd>/.streamlit/config.toml`` like ``make run`` does; only the
+    port, address and headless mode are set here.  Its output goes to a log file whose
+    tail is included in the error when the server does not come up.
+    """
+    port = port or free_port()
+    streamlit = Path(sys.executable).parent / "streamlit"
+    cmd = [
+        str(streamlit) if streamlit.exists() else sys.executable,
+        *([] if streamlit.exists() else ["-m", "streamlit"]),
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        *extra_args,
+    ]
+    full_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "NO_PROXY": "127.0.0.1,localhost"}
+    full_env.update(env or {})
+    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        cmd, cwd=str(cwd), env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_http_ok(f"{base}/_stcore/health", timeout, proc)
+        except Exception as err:
+            log.flush()
+            tail = Path(log.name).read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"streamlit did not start: {err}\n--- server log ---\n{tail}") from err
+        yield base
+    finally:
+        _stop(proc)
+        log.close()
+        with contextlib.suppress(OSError):
+            os.unlink(log.name)
+
+
+def require_chromium() -> Path:
+    """Skip the calling test (with the reason) when Debian's Chromium is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: run `make browser` (apt-get install chromium chromium-driver)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("the playwright Python package is not installed in this environment")
+    return CHROMIUM
+
+
+@contextlib.contextmanager
+def launch_chromium(extra_args: Sequence[str] = (), *, headless: bool = True, **launch_kwargs):
+    """Yield a Playwright ``Browser`` running Debian's Chromium with the repository's flags."""
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    args = [a for a in CHROMIUM_ARGS if headless or a != "--headless"] + list(extra_args)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(executable), headless=headless, args=args, **launch_kwargs
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def settle(page, *, timeout: float = 60) -> None:
+    """Wait until Streamlit has connected, finished its script run and drawn the page.
+
+    Waits for the app container, then for the running-status widget to be gone (it is
+    absent when idle) and the network to be idle, then checks the status once more
+    because a rerun can start right after the first.
+    """
+    ms = int(timeout * 1000)
+    page.wait_for_selector('[data-testid="stApp"]', state="attached", timeout=ms)
+    page.wait_for_selector('[data-testid="stMain"], [data-testid="stAppViewContainer"]', timeout=ms)
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        running = page.locator(STATUS_WIDGET).count() > 0 and page.locator(STATUS_WIDGET).is_visible()
+        if running:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.0:
+            break
+        page.wait_for_timeout(200)
+    else:
+        raise TimeoutError(f"the page was still running after {timeout:.0f}s")
+    with contextlib.suppress(Exception):
+        page.wait_for_load_state("networkidle", timeout=5000)
+
+
+def page_errors(page, *, error_alerts: bool = True) -> list[str]:
+    """Texts that mean the page failed: exception elements, any visible 'Traceback' and,
+    unless ``error_alerts`` is False, ``st.error`` boxes."""
+    problems = []
+    for el in page.locator(EXCEPTION).all():
+        problems.append("stException: " + el.inner_text()[:500])
+    if error_alerts:
+        for el in page.locator(ERROR_ALERT).all():
+            problems.append("st.error: " + el.inner_text()[:500])
+    body = page.locator("body").inner_text()
+    if "Traceback" in body:
+        problems.append("'Traceback' in page text")
+    return problems
+
+
+@dataclass(frozen=True)
+class AppPage:
+    """A page registered in app.py: its script (None for a function page) and URL path."""
+
+    script: str | None
+    title: str | None
+    url_path: str  # "" for the default page
+
+    @property
+    def id(self) -> str:
+        return self.url_path or "home"
+
+
+def app_pages(app: str | Path = REPO / "app.py") -> list[AppPage]:
+    """Every ``st.Page(...)`` in ``app.py``, with the URL path Streamlit gives it.
+
+    Read from the source (no import), so tests follow whatever pages app.py lists.
+    A file page's URL path is what Streamlit infers from its file name unless
+    ``url_path=`` is given; the ``default=True`` page is served at ``/``.
+    """
+    from streamlit.source_util import page_icon_and_name
+
+    tree = ast.parse(Path(app).read_text())
+    out: list[AppPage] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name != "Page" or not node.args:
+            continue
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        const = lambda v: v.value if isinstance(v, ast.Constant) else None  # noqa: E731
+        first = node.args[0]
+        script = const(first) if isinstance(const(first), str) else None
+        title = const(kw["title"]) if "title" in kw else None
+        default = const(kw["default"]) is True if "default" in kw else False
+        if default:
+            url = ""
+        elif "url_path" in kw and isinstance(const(kw["url_path"]), str):
+            url = const(kw["url_path"]).strip().strip("/")
+        elif script is not None:
+            url = page_icon_and_name(Path(script))[1]
+        elif isinstance(first, ast.Name):
+            url = first.id  # a function page is named after the function
+        else:
+            continue
+        out.append(AppPage(script, title, url))
+    return sorted(out, key=lambda p: (p.url_path != "", p.script or "", p.url_path))
+
+
+def chromium_available() -> bool:
+    return CHROMIUM.exists() and shutil.which(str(CHROMIUM)) is not None

@@ -1,0 +1,121 @@
+"""Every page of the served app, in headless Chromium: no exception, no traceback, no error.
+
+This is the "Done when" of the foundation issue: ``streamlit run app.py`` (what
+``make run`` does) serves every page, and a screenshot of each shows no error.  The
+screenshots are kept under pytest's temporary folder (the path is printed; run with
+``-s`` to see it) or under ``$SCREENSHOT_DIR`` when that is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.browser import (
+    REPO,
+    app_pages,
+    launch_chromium,
+    page_errors,
+    require_chromium,
+    serve_app,
+    settle,
+)
+
+PAGES = app_pages()
+HOME_TITLE = next((p.title for p in PAGES if p.url_path == ""), None)
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    require_chromium()
+    with serve_app(cwd=REPO) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch_chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    d = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else tmp_path_factory.mktemp("screenshots")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    console_errors: list[str] = []
+    pg.on("pageerror", lambda exc: console_errors.append(str(exc)))
+    pg.console_errors = console_errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def test_app_lists_pages():
+    assert any(p.url_path == "" for p in PAGES), "app.py has no default page"
+    assert len(PAGES) >= 2, f"app.py lists too few pages: {PAGES}"
+
+
+@pytest.mark.parametrize("app_page", PAGES, ids=[p.id for p in PAGES])
+def test_page_renders_without_error(app_page, base_url, page, shots):
+    page.goto(f"{base_url}/{app_page.url_path}", wait_until="domcontentloaded")
+    settle(page, timeout=90)
+    shot = shots / f"{app_page.id}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+
+    problems = page_errors(page)
+    assert not problems, f"/{app_page.url_path} shows an error ({shot}):\n" + "\n".join(problems)
+    assert "Page not found" not in page.locator("body").inner_text(), f"/{app_page.url_path} is not a page"
+    headings = [h.strip() for h in page.locator("h1").all_inner_texts() if h.strip()]
+    assert headings, f"/{app_page.url_path} rendered no title ({shot})"
+    if app_page.url_path:
+        # The URL really selected this page, not the default one.
+        assert page.url.rstrip("/").endswith("/" + app_page.url_path), page.url
+        nav = page.locator('[data-testid="stSidebarNavLink"][aria-current="page"], '
+                           '[data-testid="stSidebarNavLink"][aria-current="true"]')
+        if app_page.title and nav.count():
+            assert app_page.title in nav.first.inner_text(), "the sidebar marks another page as current"
+    assert not page.console_errors, f"JavaScript errors on /{app_page.url_path}: {page.console_errors}"
+
+
+def test_sidebar_links_match_app_pages(base_url, page):
+    """The URL paths derived from app.py are the ones the running app links to."""
+    page.goto(base_url + "/", wait_until="domcontentloaded")
+    settle(page, timeout=90)
+    hrefs = page.locator('[data-testid="stSidebarNavLink"]').evaluate_all("els => els.map(e => e.href)")
+    paths = {h.split("://", 1)[-1].split("/", 1)[-1].rstrip("/") for h in hrefs}
+    expected = {p.url_path for p in PAGES}
+    assert expected <= paths, f"sidebar links {sorted(paths)} miss {sorted(expected - paths)}"
+
+
+def test_error_detector_sees_a_failing_page(browser, tmp_path):
+    """The checks above would catch a failure under this repo's config (errors redacted)."""
+    require_chromium()
+    app_dir = tmp_path / "app"
+    (app_dir / ".streamlit").mkdir(parents=True)
+    shutil.copy(REPO / ".streamlit" / "config.toml", app_dir / ".streamlit" / "config.toml")
+    (app_dir / "boom.py").write_text(
+        "import streamlit as st\n"
+        "st.title('Boom')\n"
+        "st.error('a sentence for the user')\n"
+        "raise RuntimeError('secret detail')\n"
+    )
+    with serve_app("boom.py", cwd=app_dir) as url:
+        pg = browser.new_page()
+        try:
+            pg.goto(url + "/", wait_until="domcontentloaded")
+            settle(pg, timeout=60)
+            problems = page_errors(pg)
+        finally:
+            pg.close()
+    assert any(p.startswith("stException") for p in problems), problems
+    assert any(p.startswith("st.error") for p in problems), problems
