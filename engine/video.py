@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+import cv2
 import numpy as np
 
 from engine.errors import InputError
@@ -256,3 +257,22 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+class FrameSampler:
+    """An observer that keeps a few evenly spaced, downscaled frames for previews.
+
+    Pages show an original and an obscured frame side by side at a slider position
+    without keeping the video: ``keep`` frames at most ``width`` pixels wide.
+    """
+
+    def __init__(self, n_frames: int, keep: int = 60, width: int = 480) -> None:
+        self.indices = set(np.linspace(0, max(n_frames - 1, 0), num=min(keep, max(n_frames, 1))).round().astype(int).tolist())
+        self.width = width
+        self.frames: dict[int, np.ndarray] = {}
+
+    def __call__(self, frame: np.ndarray, index: int, time_s: float) -> None:
+        if index in self.indices:
+            h, w = frame.shape[:2]
+            s = min(1.0, self.width / w)
+            self.frames[index] = cv2.resize(frame, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else frame.copy()

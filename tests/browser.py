@@ -184,29 +184,40 @@ def launch_chromium(extra_args: Sequence[str] = (), *, headless: bool = True, **
             browser.close()
 
 
-def settle(page, *, timeout: float = 60) -> None:
-    """Wait until Streamlit has connected, finished its script run and drawn the page.
+# stApp carries the script state ("initial" until a first run, then "running" /
+# "notRunning") and the connection state of the websocket.
+APP_IDLE = (
+    '[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
+    '[data-test-script-state="notRunning"]'
+)
 
-    Waits for the app container, then for the running-status widget to be gone (it is
-    absent when idle) and the network to be idle, then checks the status once more
-    because a rerun can start right after the first.
+
+def settle(page, *, timeout: float = 60, quiet: float = 1.0) -> None:
+    """Wait until Streamlit is connected, has finished a script run and stays idle.
+
+    Idle means the app root reports ``notRunning`` after a first run and no
+    running-status widget is shown, continuously for ``quiet`` seconds (a rerun or a
+    page switch can start right after the first run).
     """
     ms = int(timeout * 1000)
-    page.wait_for_selector('[data-testid="stApp"]', state="attached", timeout=ms)
-    page.wait_for_selector('[data-testid="stMain"], [data-testid="stAppViewContainer"]', timeout=ms)
     deadline = time.monotonic() + timeout
+    page.wait_for_selector(APP_IDLE, state="attached", timeout=ms)
     quiet_since = None
-    while time.monotonic() < deadline:
-        running = page.locator(STATUS_WIDGET).count() > 0 and page.locator(STATUS_WIDGET).is_visible()
-        if running:
+    while True:
+        idle = page.locator(APP_IDLE).count() > 0 and page.locator(STATUS_WIDGET).count() == 0
+        now = time.monotonic()
+        if not idle:
             quiet_since = None
         elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 1.0:
+            quiet_since = now
+        elif now - quiet_since >= quiet:
             break
-        page.wait_for_timeout(200)
-    else:
-        raise TimeoutError(f"the page was still running after {timeout:.0f}s")
+        if now > deadline:
+            state = page.locator('[data-testid="stApp"]').evaluate(
+                "e => [e.dataset.testScriptState, e.dataset.testConnectionState]"
+            )
+            raise TimeoutError(f"the page did not settle within {timeout:.0f}s (script, connection: {state})")
+        page.wait_for_timeout(100)
     with contextlib.suppress(Exception):
         page.wait_for_load_state("networkidle", timeout=5000)
 

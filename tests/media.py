@@ -85,3 +85,18 @@ def moving_face_frames(n: int = 45, size: tuple[int, int] = (640, 360), face_px:
         frames.append(f)
         boxes.append((x, y, x + pw, y + ph))
     return frames, np.array(boxes, dtype=float)
+
+
+def trim(src: Path, dst: Path, seconds: float) -> Path:
+    """Copy the first ``seconds`` of every stream without re-encoding (keeps real audio)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="matroska") as out:
+        streams = [s for s in inp.streams if s.type in ("video", "audio")]
+        mapping = {s.index: out.add_stream_from_template(s) for s in streams}
+        for packet in inp.demux(streams):
+            if packet.dts is None or packet.pts is None:
+                continue
+            if float(packet.pts * packet.time_base) >= seconds:
+                continue
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+    return dst

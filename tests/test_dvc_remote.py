@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -131,15 +132,21 @@ def _assert_same_as_working_tree(clone: Path) -> None:
         if (REPO / f"{out}.dvc").read_text() != (clone / f"{out}.dvc").read_text():
             # Someone changed the tracker in the working tree without committing:
             # the clone (HEAD) can only be compared with what HEAD records.
+            warnings.warn(f"{out}.dvc has uncommitted changes; compared the clone with HEAD's {out}.dvc only")
             continue
+        if manifest is not None:
+            here = {p.relative_to(REPO / out).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
+                    for p in sorted((REPO / out).rglob("*")) if p.is_file()} if (REPO / out).exists() else {}
+            if here != manifest:
+                # Work in progress in this checkout (e.g. a model being trained into
+                # models/ before `dvc add`): the clone was checked against the tracker.
+                warnings.warn(f"the working tree's {out}/ differs from {out}.dvc; compared the clone with {out}.dvc only")
+                continue
         want = _hashes(REPO / out)
-        if manifest or got:
-            assert want, f"the working tree's {out}/ is empty or missing: run `dvc pull` first"
         assert got == want, (
             f"{out}/ in the clone differs from the working tree's "
             f"(missing {sorted(set(want) - set(got))}, extra {sorted(set(got) - set(want))}, "
-            f"changed {sorted(k for k in set(got) & set(want) if got[k] != want[k])}); "
-            f"an uncommitted change to {out}/ or {out}.dvc?"
+            f"changed {sorted(k for k in set(got) & set(want) if got[k] != want[k])})"
         )
 
 

@@ -205,3 +205,39 @@ def test_bad_parameters_are_refused_with_a_sentence() -> None:
         with pytest.raises(InputError) as err:
             analyse(table, bad)
         assert str(err.value).endswith(".")
+
+
+def test_tracks_split_on_jumps_and_losses_and_the_patient_is_the_longest_largest() -> None:
+    from engine.kinematics.landmarks import select_person, starts_new_track
+
+    c = np.array([100.0, 100.0])
+    assert starts_new_track(None, 0.0, c, 0.0, 1000.0)
+    assert not starts_new_track(c, 0.0, c + 20, 1 / 30, 1000.0)  # walking on
+    assert starts_new_track(c, 0.0, c + 400, 1 / 30, 1000.0)  # detector switched person
+    assert starts_new_track(c, 0.0, c, 1.0, 1000.0)  # lost for a second
+
+    big, _ = sy.walking(seconds=4.0, height_px=400.0)
+    small, _ = sy.walking(seconds=4.0, height_px=150.0)
+    t_big = sy.table_from_positions(big, FPS, person=1)
+    t_small = sy.table_from_positions(np.concatenate([small, small]), FPS, person=0)  # longer but smaller
+    t_small.df = t_small.df[t_small.df["frame"] < 200]  # 200 frames x 150 px vs 120 x 400 px
+    import pandas as pd
+
+    both = sy.table_from_positions(big, FPS)
+    both.df = pd.concat([t_small.df, t_big.df], ignore_index=True)
+    assert select_person(both)[1] == 1
+    assert select_person(both, 0)[1] == 0
+    with pytest.raises(InputError):
+        select_person(both, 7)
+
+
+def test_gait_cycle_curves_follow_the_known_hip_pattern() -> None:
+    # a 1.2 s stride puts every true heel strike of both feet on a frame (36 and 18 frames)
+    pos, _ = sy.walking(fps=FPS, seconds=8.0, stride_s=1.2, stance=0.6, swing_deg=25.0)
+    res = analyse(sy.table_from_positions(pos, FPS))
+    for side in ("left", "right"):
+        hip = res.cycle_curves.query("side == @side and joint == 'hip'")
+        assert hip["n_cycles"].iloc[0] >= 4
+        truth = 25.0 * sy.walking_phase(hip["pct"].to_numpy() / 100.0)
+        assert np.max(np.abs(hip["mean"].to_numpy() - truth)) < 1.0
+        assert np.mean(np.abs(hip["mean"].to_numpy() - truth)) < 0.5

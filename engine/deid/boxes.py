@@ -15,7 +15,7 @@ import numpy as np
 # crown) and sideways (ears).  Factors chosen so a frontal face box covers the head.
 FACE_TO_HEAD_W = 1.6
 FACE_TO_HEAD_H = 1.7
-FACE_TO_HEAD_UP = 0.15  # shift the centre up by this share of the head height
+FACE_TO_HEAD_UP = 0.1  # shift the centre up by this share of the head height
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 MODES = ("blur", "pixelate", "solid")
 CELLS = 8
-MARGIN = 1.1
+MARGIN = 1.15
 SOLID_RGB = (70, 70, 70)
 
 

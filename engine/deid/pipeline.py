@@ -72,9 +72,11 @@ class FrameCues:
 class FrameAnalyzer:
     """Runs every cue on one frame and merges their head boxes."""
 
-    def __init__(self, settings: DeidSettings) -> None:
+    def __init__(self, settings: DeidSettings, centerface: CenterFace | None = None) -> None:
         self.s = settings
-        self.centerface = CenterFace()
+        # CenterFace is stateless and thread-safe, so a server may share one; the
+        # mediapipe graphs keep tracking state and belong to one video.
+        self.centerface = centerface or CenterFace()
         self.blazeface = BlazeFace()
         self.pose = PoseHeads(max_people=settings.max_people)
 
@@ -137,20 +139,21 @@ def deidentify_video(
     *,
     settings: DeidSettings | None = None,
     observers: Iterable[Observer] = (),
+    output_observers: Iterable[Observer] = (),
     progress: Progress | None = None,
-    analyzer: FrameAnalyzer | None = None,
+    centerface: CenterFace | None = None,
 ) -> DeidResult:
     """Write a copy of ``src`` with every head obscured to ``out``; return the report.
 
-    ``analyzer`` lets a caller (a page, a batch worker) reuse loaded models.
+    ``observers`` see each original frame (in memory only), ``output_observers`` each
+    obscured frame as written; ``centerface`` lets a server reuse its loaded model.
     """
     s = settings or DeidSettings()
     s.validate()
     info = probe(src)
     t0 = time.perf_counter()
-    own = analyzer is None
-    analyzer = analyzer or FrameAnalyzer(s)
-    observers = list(observers)
+    analyzer = FrameAnalyzer(s, centerface)
+    observers, output_observers = list(observers), list(output_observers)
     win = window_frames(info.fps, s.window_s)
     tracker = HeadTracker(max_gap=win, lead=win, hold=win)
     pending: deque[tuple[int, np.ndarray]] = deque()
@@ -168,10 +171,10 @@ def deidentify_video(
         fc = seen.pop(j)
         regions: list[Region] = [] if j in failed else tracker.regions_at(j)
         boxes = np.array([r.box for r in regions]).reshape(-1, 4)
-        if j in failed:
-            writer.write(obscure_whole(frame, s.mode))
-        else:
-            writer.write(apply_mask(frame, boxes, s.mode))
+        done = obscure_whole(frame, s.mode) if j in failed else apply_mask(frame, boxes, s.mode)
+        writer.write(done)
+        for ob in output_observers:
+            ob(done, j, j / info.fps)
         # A sighting is a head some cue saw inside the picture; its centre must be covered.
         sightings = clip_boxes(np.array(list(fc.people) + list(fc.heads)).reshape(-1, 4), info.width, info.height)
         sightings = sightings[(sightings[:, 2] > sightings[:, 0]) & (sightings[:, 3] > sightings[:, 1])]
@@ -226,8 +229,7 @@ def deidentify_video(
         writer.abort()
         raise
     finally:
-        if own:
-            analyzer.close()
+        analyzer.close()
 
     seconds = time.perf_counter() - t0
     report = {

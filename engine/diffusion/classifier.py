@@ -21,7 +21,7 @@ from engine.diffusion.model import NUM_CLASSES, load_digits
 
 CLASSIFIER_NAME = "digits_classifier"
 WEIGHTS = "classifier.pt"
-DEFAULTS: dict[str, Any] = {"image_size": 16, "epochs": 30, "lr": 3e-3, "seed": 0, "threads": 2}
+DEFAULTS: dict[str, Any] = {"image_size": 16, "epochs": 30, "lr": 3e-3, "seed": 0, "threads": 1}
 
 
 class DigitsNet(nn.Module):

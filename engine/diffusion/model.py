@@ -65,6 +65,6 @@ def load_unet(name: str = MODEL_NAME) -> Any:
 
     from engine.models import model_path
 
-    unet = UNet2DModel.from_pretrained(model_path(name, must_contain="config.json"))
+    unet = UNet2DModel.from_pretrained(model_path(name, must_contain="config.json"), low_cpu_mem_usage=False)
     unet.eval()
     return unet

@@ -21,13 +21,15 @@ Variants:
 * ``ortho``: left singular vectors of the Gaussian matrix (orthonormal columns),
   centred, times ``s``.  Zero mean exactly; every column has length
   ``s sqrt(1 - 1/K)``.
-* ``ortho-vub``: ORTHO offsets, but each component's variance is reduced by an
-  upper bound on the largest eigenvalue of ``Delta_k`` (isotropically) instead of
-  by ``diag(Delta_k)``.  The bound is Golub's (1973) rank-one-update bound applied
-  term by term, ``lambda_max(A + w u u^T) <= lambda_max(A) + w |u|^2``, which for
-  ``Delta_k = sum_l w_l delta_l delta_l^T`` gives ``sum_l w_l |delta_l|^2``
-  (= trace).  The mixture covariance is then *bounded above* by sigma^2 I instead
-  of equal to it (the "variance upper bound").
+* ``ortho-vub``: ORTHO offsets, but each component's variance is reduced
+  isotropically by an upper bound on the largest eigenvalue of ``Delta_k`` instead
+  of by ``diag(Delta_k)``.  The bound comes from Golub (1973), "Some modified matrix
+  eigenvalue problems": a PSD rank-one downdate can only lower eigenvalues
+  (interlacing).  Before centring, ``Delta_k`` is ``s^2 sum_l w_kl u_l u_l^T`` with
+  orthonormal ``u_l`` (eigenvalues ``s^2 w_kl``), and centring is such a downdate,
+  so ``lambda_max(Delta_k) <= s^2 max_l w_kl`` (= s^2 / K for uniform priors, which
+  is attained).  The mixture covariance is then *bounded above* by sigma^2 I
+  instead of equal to it (the "variance upper bound").
 """
 
 from __future__ import annotations
@@ -100,8 +102,15 @@ def build_mixture(
     else:
         diag = sq
     if variant == "ortho-vub":
-        # Golub's rank-one-update bound, term by term: lambda_max(Delta_k) <= trace(Delta_k).
-        bound = diag.sum(1, keepdim=True)
+        if covariance == "shared":
+            # Before centring, Delta_k = s^2 sum_l w_kl u_l u_l^T with orthonormal u_l, whose
+            # eigenvalues are s^2 w_kl.  Centring subtracts a PSD rank-one term, and by
+            # Golub's (1973) interlacing for rank-one modifications the eigenvalues can only
+            # go down: lambda_max(Delta_k) <= s^2 max_l w_kl, w_kl = pi_l / (K pi_k).
+            w = priors[None, :] / (k * priors[:, None])
+            bound = (scale**2) * w.max(1).values[:, None]
+        else:
+            bound = sq.sum(1, keepdim=True)  # delta_k delta_k^T has the single eigenvalue |delta_k|^2
         reduction = bound.expand_as(diag).clone()
     else:
         reduction = diag

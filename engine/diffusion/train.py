@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "ema_decay": 0.995,
     "seed": 0,
     "num_train_timesteps": 1000,
-    "threads": 2,
+    "threads": 1,
 }
 
 

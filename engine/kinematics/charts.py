@@ -16,6 +16,16 @@ SIDE_COLOURS = alt.Scale(domain=["left", "right", "centre"], range=["#1f77b4", "
 
 DEFAULT_ANGLES = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 
+# Rows a time-series chart carries at most; longer clips are thinned by whole frames so
+# a browser stays responsive (a minute at 30 fps with 6 angles is 10 800 rows, kept whole).
+MAX_CHART_ROWS = 20_000
+
+
+def thin_frames(long: pd.DataFrame, max_rows: int = MAX_CHART_ROWS) -> pd.DataFrame:
+    """Keep every k-th frame of a tidy per-frame table so it has at most ``max_rows`` rows."""
+    k = int(np.ceil(len(long) / max_rows)) if len(long) > max_rows else 1
+    return long if k == 1 else long[long["frame"] % k == 0]
+
 
 def _angles_long(res: KinematicsResult, angles: list[str] | tuple[str, ...]) -> pd.DataFrame:
     long = res.angles_long()
@@ -24,7 +34,7 @@ def _angles_long(res: KinematicsResult, angles: list[str] | tuple[str, ...]) -> 
     long["interpolated"] = interp[long["frame"].to_numpy()]
     long["degrees"] = long["degrees"].round(2)
     long["time_s"] = long["time_s"].round(4)
-    return long
+    return thin_frames(long)
 
 
 def angle_timeseries(
@@ -46,7 +56,7 @@ def angle_timeseries(
         tooltip=[alt.Tooltip("angle:N"), alt.Tooltip("time_s:Q", title="time (s)", format=".2f"),
                  alt.Tooltip("degrees:Q", format=".1f"), alt.Tooltip("frame:Q")],
     )
-    detail = base.mark_line(strokeWidth=1.8).encode(
+    detail = base.mark_line(strokeWidth=1.8, invalid="break-paths-show-domains").encode(
         x=alt.X("time_s:Q", title="Time (s)", scale=alt.Scale(domain={"param": "zoom"})),
         y=alt.Y("degrees:Q", title="Angle (deg)"),
     ).properties(width=width, height=280, title="Joint angles (drag on the strip below to zoom)")
@@ -62,7 +72,7 @@ def angle_timeseries(
             )
         )
     top = alt.layer(*layers)
-    overview = base.mark_line(strokeWidth=1).encode(
+    overview = base.mark_line(strokeWidth=1, invalid="break-paths-show-domains").encode(
         x=alt.X("time_s:Q", title="Time (s)"), y=alt.Y("degrees:Q", title=None, axis=alt.Axis(tickCount=3))
     ).add_params(brush).properties(width=width, height=70)
     return alt.vconcat(top, overview).resolve_scale(color="shared")
@@ -106,6 +116,23 @@ def gait_timeline(res: KinematicsResult) -> alt.LayerChart:
     return alt.layer(bars, ticks).properties(width="container", height=110, title="Gait events (bars: stance)")
 
 
+def gait_cycle_curves(res: KinematicsResult) -> alt.Chart | alt.FacetChart:
+    """Hip, knee and ankle angles over the gait cycle, mean and SD band, left against right."""
+    d = res.cycle_curves.copy()
+    if d.empty:
+        return alt.Chart(pd.DataFrame({"text": ["Not enough complete strides for gait-cycle curves."]})).mark_text(
+            align="left").encode(text="text:N").properties(title="Angles over the gait cycle")
+    d["lo"], d["hi"] = d["mean"] - d["sd"], d["mean"] + d["sd"]
+    d[["mean", "lo", "hi", "pct"]] = d[["mean", "lo", "hi", "pct"]].round(2)
+    base = alt.Chart(d).encode(x=alt.X("pct:Q", title="Gait cycle (%)", scale=alt.Scale(domain=[0, 100])),
+                               color=alt.Color("side:N", scale=SIDE_COLOURS, title="Side"))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title="Angle (deg)"), y2="hi:Q")
+    line = base.mark_line().encode(y="mean:Q", tooltip=["side", "joint", "pct", "mean", "n_cycles"])
+    return alt.layer(band, line).properties(width=220, height=180).facet(
+        column=alt.Column("joint:N", sort=["hip", "knee", "ankle"], title=None)
+    ).resolve_scale(y="independent").properties(title="Angles over the gait cycle (mean ± SD, 0 % = heel strike)")
+
+
 def tremor_spectrum(res: KinematicsResult) -> alt.LayerChart:
     """Power spectral density of wrists and index fingers, with the 3-12 Hz band shaded."""
     psd = res.tremor_psd.copy()
@@ -127,14 +154,11 @@ def tremor_spectrum(res: KinematicsResult) -> alt.LayerChart:
 def velocity_timeseries(res: KinematicsResult, angles: list[str] | tuple[str, ...] = DEFAULT_ANGLES) -> alt.Chart:
     """Angular velocities (deg/s) over time."""
     v = res.velocities.melt(id_vars=["frame", "time_s"], var_name="angle", value_name="deg_per_s")
-    v = v[v["angle"].isin(list(angles))]
+    v = thin_frames(v[v["angle"].isin(list(angles))].copy())
     v["deg_per_s"] = v["deg_per_s"].round(1)
-    return alt.Chart(v).mark_line(strokeWidth=1.2).encode(
+    return alt.Chart(v).mark_line(strokeWidth=1.2, invalid="break-paths-show-domains").encode(
         x=alt.X("time_s:Q", title="Time (s)"), y=alt.Y("deg_per_s:Q", title="Angular velocity (deg/s)"),
         color="angle:N", tooltip=["angle", alt.Tooltip("time_s:Q", format=".2f"), "deg_per_s"],
     ).properties(width="container", height=200, title="Angular velocities")
 
 
-def finite(df: pd.DataFrame) -> pd.DataFrame:
-    """Replace inf by NaN so Vega-Lite's JSON never sees a non-number."""
-    return df.replace([np.inf, -np.inf], np.nan)

@@ -11,6 +11,7 @@ values, and are vectorised over time.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +65,8 @@ def hampel(x: np.ndarray, half_window: int = 3, n_sigmas: float = 3.0) -> np.nda
             continue
         padded = np.pad(col, half_window, mode="edge")
         win = sliding_window_view(padded, 2 * half_window + 1)
-        with np.errstate(all="ignore"), _quiet():
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are expected
             med = np.nanmedian(win, axis=1)
             mad = k * np.nanmedian(np.abs(win - med[:, None]), axis=1)
         # a floor on the spread keeps perfectly smooth stretches from flagging rounding noise
@@ -72,20 +74,6 @@ def hampel(x: np.ndarray, half_window: int = 3, n_sigmas: float = 3.0) -> np.nda
         bad = np.abs(col - med) > n_sigmas * np.maximum(mad, floor)
         out[bad, j] = np.nan
     return out.reshape(x.shape)
-
-
-class _quiet:
-    """Silence numpy's 'All-NaN slice' warnings inside a block (they are expected)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
 
 
 def nan_runs(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

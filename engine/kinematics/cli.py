@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +54,8 @@ def _cmd_kinematics(args: argparse.Namespace) -> int:
     table = extract_landmarks(args.input, progress=progress, max_frames=args.max_frames, model_complexity=args.model_complexity)
     print(file=sys.stderr)
     res = analyse(table, settings)
-    paths = write_outputs(res, args.outdir, title=f"Kinematics report: {Path(args.input).stem}")
+    # the input's file name is not written into the outputs: it may name the patient
+    paths = write_outputs(res, args.outdir)
     g = res.gait
     cad = g.get("cadence_steps_per_min")
     print(f"person {res.person} of {len(res.tracks)} track(s); "

@@ -175,3 +175,39 @@ def gait_measures(
     }
     return out
 
+
+
+def cycle_normalised(
+    angles: pd.DataFrame, cycles: pd.DataFrame, joints: tuple[str, ...] = ("hip", "knee", "ankle"), n_points: int = 101
+) -> pd.DataFrame:
+    """Angles over the gait cycle (0 % = heel strike, 100 % = next heel strike of that foot).
+
+    The gait lab's classic curves: each stride of a side is resampled to ``n_points``
+    and averaged; returns tidy rows ``side, joint, pct, mean, sd, n_cycles``.  Strides
+    that cross an unfilled gap are left out.  ``angles`` needs ``time_s`` and
+    ``<side>_<joint>`` columns.
+    """
+    pct = np.linspace(0.0, 100.0, n_points)
+    t = angles["time_s"].to_numpy()
+    rows = []
+    for side in SIDES:
+        cy = cycles[cycles["side"] == side]
+        for joint in joints:
+            col = f"{side}_{joint}"
+            if col not in angles:
+                continue
+            a = angles[col].to_numpy(float)
+            curves = []
+            for start, end in cy[["start_s", "end_s"]].to_numpy():
+                inside = (t >= start - 1e-9) & (t <= end + 1e-9)
+                if inside.sum() < 4 or np.isnan(a[inside]).any():
+                    continue
+                curves.append(np.interp(start + pct / 100.0 * (end - start), t[inside], a[inside]))
+            if not curves:
+                continue
+            c = np.vstack(curves)
+            rows.append(pd.DataFrame({"side": side, "joint": joint, "pct": pct, "mean": c.mean(axis=0),
+                                      "sd": c.std(axis=0, ddof=1) if len(c) > 1 else np.zeros(n_points),
+                                      "n_cycles": len(c)}))
+    cols = ["side", "joint", "pct", "mean", "sd", "n_cycles"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)

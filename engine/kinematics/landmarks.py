@@ -74,6 +74,21 @@ class LandmarkTable:
         return sorted(int(p) for p in self.df["person"].unique())
 
 
+def starts_new_track(
+    prev_centre: np.ndarray | None,
+    prev_time_s: float,
+    centre: np.ndarray,
+    time_s: float,
+    diagonal_px: float,
+    jump_fraction: float = 0.15,
+    max_lost_s: float = 0.5,
+) -> bool:
+    """Whether a detection belongs to a new person: first ever, after a long loss, or a jump."""
+    if prev_centre is None or time_s - prev_time_s > max_lost_s:
+        return True
+    return bool(np.linalg.norm(centre - prev_centre) > jump_fraction * diagonal_px)
+
+
 class LandmarkExtractor:
     """Observer ``(frame_rgb, index, time_s) -> None`` collecting mediapipe Pose landmarks.
 
@@ -106,7 +121,6 @@ class LandmarkExtractor:
         self.width = 0
         self.height = 0
         self.frames_seen = 0
-        self._last_time = 0.0
         self._times: list[float] = []
         self._rows: list[np.ndarray] = []  # one (33, 8) array per detected frame
         self._frames: list[int] = []
@@ -120,7 +134,6 @@ class LandmarkExtractor:
         h, w = frame_rgb.shape[:2]
         self.width, self.height = w, h
         self.frames_seen = max(self.frames_seen, index + 1)
-        self._last_time = time_s
         self._times.append(time_s)
         res = self._pose.process(np.ascontiguousarray(frame_rgb))
         if res.pose_landmarks is None:
@@ -132,10 +145,8 @@ class LandmarkExtractor:
             dtype=np.float64,
         )
         centre = a[[INDEX["left_hip"], INDEX["right_hip"]], :2].mean(axis=0)
-        diag = float(np.hypot(w, h))
-        lost = time_s - self._last_seen_t
-        jumped = self._last_centre is not None and np.linalg.norm(centre - self._last_centre) > self.jump_fraction * diag
-        if self._last_centre is None or lost > self.max_lost_s or jumped:
+        if starts_new_track(self._last_centre, self._last_seen_t, centre, time_s, float(np.hypot(w, h)),
+                            self.jump_fraction, self.max_lost_s):
             self._track += 1
         self._last_centre = centre
         self._last_seen_t = time_s

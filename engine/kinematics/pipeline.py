@@ -16,7 +16,7 @@ import pandas as pd
 from engine.errors import InputError
 from engine.kinematics.angles import all_angles, profile_view, angular_velocity, range_of_motion
 from engine.kinematics.cleaning import CleanSeries, CleanSettings, check_cutoff, clean
-from engine.kinematics.gait import gait_cycles, gait_events, gait_measures, symmetry_index
+from engine.kinematics.gait import cycle_normalised, gait_cycles, gait_events, gait_measures, symmetry_index
 from engine.kinematics.landmarks import LandmarkTable, select_person, track_summary
 from engine.kinematics.scaling import metres_per_pixel
 from engine.kinematics.tremor import tremor_measures
@@ -55,6 +55,7 @@ class KinematicsResult:
     rom: pd.DataFrame
     events: pd.DataFrame
     cycles: pd.DataFrame
+    cycle_curves: pd.DataFrame  # side, joint, pct, mean, sd, n_cycles
     gait: dict
     tremor: pd.DataFrame
     tremor_psd: pd.DataFrame
@@ -116,7 +117,8 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
     profile = profile_view(series.smooth)
     res = KinematicsResult(
         table=table, settings=s, person=person, tracks=track_summary(table), series=series, facing=facing,
-        angles=angles, velocities=velocities, rom=rom, events=events, cycles=cycles, gait=gait,
+        angles=angles, velocities=velocities, rom=rom, events=events, cycles=cycles,
+        cycle_curves=cycle_normalised(angles, cycles), gait=gait,
         tremor=tremor, tremor_psd=psd, m_per_px=m_per_px,
     )
     res.summary = _json_safe(

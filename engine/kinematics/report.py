@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 
+import altair as alt
 import pandas as pd
 
 from engine.kinematics import charts
@@ -48,6 +49,7 @@ def report_html(res: KinematicsResult, *, title: str = "Kinematics report") -> s
         "angles": charts.angle_timeseries(res, width=760),
         "rom": charts.rom_bars(res).properties(width=760),
         "gait": charts.gait_timeline(res).properties(width=760),
+        "cycle": charts.gait_cycle_curves(res),
         "tremor": charts.tremor_spectrum(res).properties(width=760),
     }
     v = res.summary.get("video", {})
@@ -70,7 +72,8 @@ def report_html(res: KinematicsResult, *, title: str = "Kinematics report") -> s
     )
     tremor = res.tremor[["landmark", "dominant_hz", "band_power", "band_share", "rms_amplitude", "unit", "seconds_analysed"]]
     rom = res.rom[["angle", "min", "max", "range", "mean", "sd", "valid_pct"]]
-    specs = {k: f.to_dict() for k, f in figs.items()}
+    with alt.data_transformers.disable_max_rows():  # charts are already thinned (charts.MAX_CHART_ROWS)
+        specs = {k: f.to_dict() for k, f in figs.items()}
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         "<p class='n'>Sagittal-plane 2-D kinematics from video (mediapipe Pose landmarks, Sports2D angle conventions). "
@@ -78,7 +81,7 @@ def report_html(res: KinematicsResult, *, title: str = "Kinematics report") -> s
         "<h2>Recording</h2>", _table(meta),
         "<h2>Joint angles</h2><div id='angles'></div>",
         "<h2>Range of motion</h2><div id='rom'></div>", _table(rom, 1),
-        "<h2>Gait</h2><div id='gait'></div>", _table(gait_table(res), 3),
+        "<h2>Gait</h2><div id='gait'></div><div id='cycle'></div>", _table(gait_table(res), 3),
         "<h2>Tremor (wrists and index fingers)</h2><div id='tremor'></div>", _table(tremor, 3),
     ]
     script = "".join(f"vegaEmbed('#{k}', {_spec_json(spec)}, {{actions: false}});" for k, spec in specs.items())

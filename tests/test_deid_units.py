@@ -1,0 +1,133 @@
+"""Tracker, gap filling, masks and the exposure rule, on synthetic detections and images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.deid.audit import detail_retained, face_exposed
+from engine.deid.boxes import face_to_head, merge_overlapping
+from engine.deid.cues import pose_head_box
+from engine.deid.mask import apply_mask
+from engine.deid.tracking import HeadTracker
+from media import face_patch
+
+BOX = np.array([100.0, 100.0, 140.0, 150.0])
+
+
+def _feed(tracker: HeadTracker, detections: dict[int, list[np.ndarray]], n: int) -> None:
+    for f in range(n):
+        boxes = detections.get(f, [])
+        tracker.update(f, np.array(boxes).reshape(-1, 4), [("test",)] * len(boxes))
+
+
+def _contains(outer: np.ndarray, inner: np.ndarray) -> bool:
+    return bool(outer[0] <= inner[0] and outer[1] <= inner[1] and outer[2] >= inner[2] and outer[3] >= inner[3])
+
+
+def test_gap_between_detections_is_filled_with_interpolation():
+    moving = {f: BOX + [4 * f, 0, 4 * f, 0] for f in range(0, 21) if not 5 <= f <= 12}
+    t = HeadTracker(max_gap=10, lead=0, hold=0)
+    _feed(t, {f: [b] for f, b in moving.items()}, 21)
+    assert len(t.tracks) == 1
+    for f in range(5, 13):
+        regions = t.regions_at(f)
+        assert len(regions) == 1 and regions[0].source == "interpolated"
+        truth = BOX + [4 * f, 0, 4 * f, 0]
+        assert _contains(regions[0].box, truth), (f, regions[0].box, truth)
+
+
+def test_gap_longer_than_max_gap_splits_tracks_but_hold_and_lead_cover_it():
+    dets = {f: [BOX] for f in range(0, 5)} | {f: [BOX] for f in range(20, 25)}
+    t = HeadTracker(max_gap=6, lead=8, hold=8)
+    _feed(t, dets, 25)
+    assert len(t.tracks) == 2
+    covered = [f for f in range(25) if t.regions_at(f)]
+    # hold covers 5..12 after the first track, lead covers 12..19 before the second
+    assert covered == list(range(25))
+    assert {r.source for f in range(5, 20) for r in t.regions_at(f)} <= {"hold", "lead"}
+
+
+def test_frames_before_first_detection_are_covered_with_look_ahead():
+    t = HeadTracker(max_gap=5, lead=5, hold=0)
+    _feed(t, {f: [BOX] for f in range(10, 20)}, 20)
+    assert not t.regions_at(4)
+    for f in range(5, 10):
+        (r,) = t.regions_at(f)
+        assert r.source == "lead" and _contains(r.box, BOX)
+
+
+def test_causal_tracker_has_no_lead_and_holds_widening():
+    t = HeadTracker(max_gap=5, lead=0, hold=5)
+    _feed(t, {f: [BOX] for f in range(0, 3)}, 3)
+    assert not HeadTracker(lead=0).regions_at(0)
+    widths = [t.regions_at(f)[0].box[2] - t.regions_at(f)[0].box[0] for f in range(3, 8)]
+    assert all(b > a for a, b in zip(widths, widths[1:]))
+    assert not t.regions_at(8)
+
+
+def test_detected_frames_take_neighbours_union():
+    dets = {0: [BOX], 1: [BOX + [30, 0, 30, 0]], 2: [BOX + [60, 0, 60, 0]]}
+    t = HeadTracker(max_gap=3, lead=0, hold=0)
+    _feed(t, dets, 3)
+    (r,) = t.regions_at(1)
+    assert r.box[0] == BOX[0] and r.box[2] == BOX[2] + 60
+
+
+def test_two_people_get_two_tracks():
+    a, b = BOX, BOX + [300, 0, 300, 0]
+    t = HeadTracker()
+    _feed(t, {f: [a + [f, 0, f, 0], b - [f, 0, f, 0]] for f in range(10)}, 10)
+    assert len(t.tracks) == 2
+    assert all(len(t.regions_at(f)) == 2 for f in range(10))
+
+
+def test_merge_unions_cues_of_one_head():
+    face = np.array([[100, 100, 140, 150]])
+    head = face_to_head(face)
+    merged, members = merge_overlapping(np.concatenate([head, head + 3, [[500, 500, 540, 550]]]))
+    assert len(merged) == 2 and sorted(map(len, members)) == [1, 2]
+    assert _contains(merged[0], head[0]) or _contains(merged[1], head[0])
+
+
+def test_face_box_grows_to_whole_head():
+    head = face_to_head(np.array([[100, 100, 140, 150]]))[0]
+    assert _contains(head, np.array([100, 100, 140, 150]))
+    assert head[1] < 100 - 10  # reaches above the brows
+
+
+def test_pose_head_box_in_profile_is_sized_from_torso():
+    lm = np.zeros((33, 3))
+    lm[:11, :2] = [200, 100]  # face points collapsed (profile, small)
+    lm[11, :2] = lm[12, :2] = [200, 160]  # shoulders overlap in profile
+    lm[23, :2] = lm[24, :2] = [200, 300]
+    box = pose_head_box(lm)
+    assert box[2] - box[0] >= 0.6 * 140 - 1e-6
+    assert box[0] < 200 < box[2] and box[1] < 100 < box[3]
+
+
+@pytest.mark.parametrize("mode", ["blur", "pixelate", "solid"])
+def test_every_mode_obscures_a_face(mode):
+    frame = np.full((240, 320, 3), 120, np.uint8)
+    face = face_patch(100)
+    frame[50:50 + face.shape[0], 100:200] = face
+    truth = np.array([100, 50, 200, 50 + face.shape[0]], float)
+    out = apply_mask(frame, face_to_head(truth[None])[0][None], mode)
+    assert not face_exposed(frame, out, truth)
+    assert detail_retained(frame, out, truth) < 0.2
+    # outside the head nothing changes
+    assert np.array_equal(out[:, :30], frame[:, :30])
+
+
+def test_exposure_rule_flags_untouched_and_half_covered_faces():
+    frame = np.full((240, 320, 3), 120, np.uint8)
+    face = face_patch(100)
+    frame[50:50 + face.shape[0], 100:200] = face
+    truth = np.array([100, 50, 200, 50 + face.shape[0]], float)
+    assert face_exposed(frame, frame.copy(), truth)
+    half = apply_mask(frame, np.array([[100, 50, 150, 50 + face.shape[0]]]) , "blur")
+    assert face_exposed(frame, half, truth)
+    # a detector that still finds the face in the output also flags it
+    blurred = apply_mask(frame, face_to_head(truth[None]), "blur")
+    assert face_exposed(frame, blurred, truth, output_faces=np.array([[*truth, 0.9]]))
+    assert not face_exposed(frame, blurred, truth, output_faces=np.array([[*truth, 0.2]]))

@@ -1,0 +1,84 @@
+"""The Kinematics page renders results (charts, skeleton view, downloads) from session state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.kinematics import synthetic as sy
+
+
+def _elements(node, kind: str, acc: list | None = None) -> list:
+    """Every element of a given proto type under ``node`` (AppTest has no accessor for charts)."""
+    acc = [] if acc is None else acc
+    children = getattr(node, "children", None)
+    if isinstance(children, dict):
+        for c in children.values():
+            if getattr(c, "type", "") == kind:
+                acc.append(c)
+            _elements(c, kind, acc)
+    return acc
+
+
+@pytest.fixture(scope="module")
+def page(repo) -> AppTest:
+    pos, _ = sy.walking(seconds=5.0)
+    table = sy.table_from_positions(pos, 30.0, width=1000, height=1000)
+    at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
+    import importlib
+
+    kin_page = importlib.import_module("pages.kinematics")
+    # a backdrop as the whole-frame-blur fallback makes it (no raw frame involved)
+    thumbs = kin_page.ThumbCollector(table.n_frames, 1000, blur_all=True)
+    thumbs(np.full((1000, 1000, 3), 90, np.uint8), 0, 0.0)
+    backdrop = thumbs.backdrop()
+    at.session_state["kin"] = {"table": table, "label": "walk.mp4", "backdrop": backdrop}
+    at.run()
+    return at
+
+
+def test_page_shows_measures_charts_skeleton_and_downloads(page: AppTest) -> None:
+    assert not page.exception
+    metrics = {m.label: m.value for m in page.metric}
+    cadence = float(metrics["Cadence"].split()[0])
+    assert abs(cadence - 120 / 1.1) < 2  # synthetic walk: 1.1 s strides
+    assert len(_elements(page._tree, "vega_lite_chart")) == 7  # angles, velocities, 2 ROM, gait events, gait cycle, tremor
+    assert len(page.get("download_button")) == 6
+    assert len(_elements(page._tree, "image")) == 1  # the skeleton over the blurred frame
+
+
+def test_frame_slider_and_settings_rerun_cleanly(page: AppTest) -> None:
+    page.slider(key="kin_frame").set_value(60).run()
+    assert not page.exception
+    page.checkbox(key="kin_use_h").check().run()
+    assert not page.exception
+    assert page.metric[3].value.endswith("mm/px")
+
+
+@pytest.mark.parametrize("how", ["deid_video", "blurred_frames"])
+def test_a_result_handed_over_by_the_deidentify_page_is_used_without_decoding_the_raw_video(repo, tmp_path, how) -> None:
+    """Contract with the De-identify page: it stores the landmark table its observer
+    collected and the blurred video's path or its obscured preview frames under
+    ``kinematics_handover``."""
+    from engine.video import VideoWriter
+
+    pos, _ = sy.walking(seconds=3.0)
+    table = sy.table_from_positions(pos, 30.0, width=320, height=240)
+    blurred = tmp_path / "blurred.mp4"
+    with VideoWriter(blurred, 30, (320, 240)) as w:
+        for i in range(table.n_frames):
+            w.write(np.full((240, 320, 3), i % 255, np.uint8))
+    at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
+    previews = {i: np.full((120, 160, 3), i % 255, np.uint8) for i in range(0, table.n_frames, 10)}
+    handover = {"table": table, "label": "handed over"}
+    handover.update({"deid_video": str(blurred)} if how == "deid_video" else {"blurred_frames": previews})
+    at.session_state["kinematics_handover"] = handover
+    at.run()
+    at.button(key="kin_use_handover").click().run()
+    assert not at.exception
+    state = at.session_state["kin"]
+    assert state["table"] is not None and state["backdrop"].deidentified
+    assert len(state["backdrop"].jpegs) == (table.n_frames if how == "deid_video" else len(previews))
+    assert state["backdrop"].scale == pytest.approx(480 / 320 if how == "deid_video" else 0.5)
+    assert len(_elements(at._tree, "image")) == 1
