@@ -10,6 +10,7 @@ from engine.deid.cues import CenterFace
 from engine.deid.mask import MODES
 from engine.deid.pipeline import DeidSettings, deidentify_video
 from engine.deid.report import qc_summary, qc_timeline_chart
+from engine.kinematics.landmarks import LandmarkExtractor
 from engine.video import FrameSampler, probe
 from pages.ui import session_dir, user_errors, video_source
 
@@ -30,6 +31,10 @@ mode_labels = {"blur": "Blur (irreversible)", "pixelate": "Pixelate", "solid": "
 c1, c2 = st.columns(2)
 mode = c1.radio("Cover faces with", MODES, format_func=mode_labels.get, horizontal=True)
 keep_audio = c2.toggle("Keep the audio", value=True, help="Voices can identify people too: switch off to drop the sound.")
+measure = c2.toggle(
+    "Also measure movement", value=True,
+    help="Extract body landmarks from the original frames in the same pass, for the Kinematics page.",
+)
 
 with video_source("deid") as chosen:
     if chosen is not None and st.button("De-identify", type="primary"):
@@ -46,13 +51,23 @@ with video_source("deid") as chosen:
 
             originals = FrameSampler(info.n_frames)
             blurred = FrameSampler(info.n_frames)
+            landmarks = LandmarkExtractor() if measure else None
             out = session_dir() / "deidentified.mp4"
-            result = deidentify_video(
-                src, out,
-                settings=DeidSettings(mode=mode, keep_audio=keep_audio),
-                observers=[originals], output_observers=[blurred],
-                progress=progress, centerface=_centerface(),
-            )
+            try:
+                result = deidentify_video(
+                    src, out,
+                    settings=DeidSettings(mode=mode, keep_audio=keep_audio),
+                    observers=[originals] + ([landmarks] if landmarks else []),
+                    output_observers=[blurred],
+                    progress=progress, centerface=_centerface(),
+                )
+            finally:
+                if landmarks:
+                    landmarks.close()
+            if landmarks:
+                st.session_state["kinematics_handover"] = {
+                    "table": landmarks.to_table(info.fps), "label": label, "blurred_frames": blurred.frames,
+                }
             bar.progress(1.0, text=f"Done: {result.frames} frames in {result.seconds:.1f} s")
             st.session_state["deid"] = {
                 "label": label,
@@ -82,5 +97,7 @@ if done:
     st.altair_chart(qc_timeline_chart(report), use_container_width=True)
     st.dataframe(qc_summary(report), hide_index=True)
     d1, d2 = st.columns(2)
-    d1.download_button("Download blurred MP4", done["video"], file_name="deidentified.mp4", mime="video/mp4", type="primary")
-    d2.download_button("Download report (JSON)", json.dumps(report), file_name="deid_report.json", mime="application/json")
+    d1.download_button("Download blurred MP4", done["video"], file_name="deidentified.mp4", mime="video/mp4", type="primary", on_click="ignore")
+    d2.download_button("Download report (JSON)", json.dumps(report), file_name="deid_report.json", mime="application/json", on_click="ignore")
+    if "kinematics_handover" in st.session_state:
+        st.page_link("pages/kinematics.py", label="Measure movement in this clip", icon=":material/monitoring:")
