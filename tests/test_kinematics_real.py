@@ -78,6 +78,19 @@ def test_every_export_is_written_and_readable(walk: KinematicsResult, tmp_path: 
     assert len(mot_df) == T and mot_df.columns[0] == "time"
     html = paths["report.html"].read_text()
     assert html.count("vegaEmbed('#") == 5 and "Range of motion" in html and "<table" in html
+    assert "<script src=" not in html and "cdn." not in html  # one self-contained file
+
+
+def test_report_draws_its_charts_offline(walk: KinematicsResult, tmp_path: Path) -> None:
+    from tests.browser import launch_chromium
+
+    report = write_outputs(walk, tmp_path)["report.html"]
+    with launch_chromium() as browser:
+        page = browser.new_page()
+        page.route("http*://**", lambda route: route.abort())  # no network at all
+        page.goto(report.as_uri())
+        page.wait_for_function("document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= 5", timeout=30_000)
+        page.close()
 
 
 def test_cli_writes_outputs_and_refuses_bad_parameters(sports2d_clip: Path, tmp_path: Path, capsys) -> None:

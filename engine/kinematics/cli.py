@@ -24,7 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-visibility", type=float, default=0.5, help="landmarks below this visibility become gaps (default 0.5)")
     p.add_argument("--person", type=int, default=None, help="track id to analyse (default: the longest, largest track)")
     p.add_argument("--max-frames", type=int, default=None, help="analyse only the first N frames")
-    p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="mediapipe Pose model size (default 1)")
     p.set_defaults(func=_cmd_kinematics)
 
 
@@ -51,7 +50,7 @@ def _cmd_kinematics(args: argparse.Namespace) -> int:
     def progress(f: float) -> None:
         print(f"\rlandmarks {100 * f:5.1f} %", end="", file=sys.stderr, flush=True)
 
-    table = extract_landmarks(args.input, progress=progress, max_frames=args.max_frames, model_complexity=args.model_complexity)
+    table = extract_landmarks(args.input, progress=progress, max_frames=args.max_frames)
     print(file=sys.stderr)
     res = analyse(table, settings)
     # the input's file name is not written into the outputs: it may name the patient

@@ -100,7 +100,6 @@ class LandmarkExtractor:
     def __init__(
         self,
         *,
-        model_complexity: int = 1,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         jump_fraction: float = 0.15,
@@ -110,7 +109,7 @@ class LandmarkExtractor:
 
         self._pose = mp.solutions.pose.Pose(
             static_image_mode=False,
-            model_complexity=model_complexity,
+            model_complexity=1,  # the only Pose model the wheel ships; 0 and 2 would download
             smooth_landmarks=True,
             enable_segmentation=False,
             min_detection_confidence=min_detection_confidence,
@@ -198,7 +197,6 @@ def extract_landmarks(
     progress: Callable[[float], None] | None = None,
     max_frames: int | None = None,
     start_frame: int = 0,
-    model_complexity: int = 1,
 ) -> LandmarkTable:
     """Decode a video once with :func:`engine.video.read_frames` and extract landmarks.
 
@@ -210,7 +208,7 @@ def extract_landmarks(
 
     info = probe(path)
     total = min(info.n_frames, max_frames) if max_frames else info.n_frames
-    ext = LandmarkExtractor(model_complexity=model_complexity)
+    ext = LandmarkExtractor()
     try:
         for i, frame in enumerate(read_frames(path, info)):
             if max_frames is not None and i >= max_frames:

@@ -9,6 +9,7 @@ of the patient is put in the report.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 
@@ -18,9 +19,15 @@ import pandas as pd
 from engine.kinematics import charts
 from engine.kinematics.pipeline import KinematicsResult
 
-_VEGA = "https://cdn.jsdelivr.net/npm/vega@6"
-_VEGA_LITE = "https://cdn.jsdelivr.net/npm/vega-lite@6"
-_EMBED = "https://cdn.jsdelivr.net/npm/vega-embed@7"
+
+
+@functools.lru_cache(maxsize=1)
+def _vega_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed inlined (from the vl-convert wheel), so the
+    report draws its charts offline: a hospital network may block every CDN."""
+    import vl_convert
+
+    return vl_convert.javascript_bundle().replace("</script", "<\\/script")
 
 
 def _table(df: pd.DataFrame, digits: int = 2) -> str:
@@ -88,7 +95,7 @@ def report_html(res: KinematicsResult, *, title: str = "Kinematics report") -> s
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
-        f"<script src='{_VEGA}'></script><script src='{_VEGA_LITE}'></script><script src='{_EMBED}'></script>"
+        f"<script>{_vega_bundle()}</script>"
         "<style>body{font-family:system-ui,sans-serif;max-width:860px;margin:2em auto;color:#222}"
         "table.t{border-collapse:collapse;margin:.5em 0 1.5em}table.t td,table.t th{padding:2px 10px;border-bottom:1px solid #ddd;text-align:right}"
         "table.t td:first-child,table.t th:first-child{text-align:left}.n{color:#555}</style></head><body>"

@@ -1,0 +1,139 @@
+"""De-identification benchmark: ours against deface, on real and synthetic clips.
+
+Prints one JSON line per clip with, for each method: exposed-face frames (the rule in
+engine/deid/audit.py), over-blur ratio (changed area / true face area), frames per
+second, and our speed ratio against deface.  Truth: known boxes on synthetic clips;
+on real clips, the audit detector at a low threshold on the original frames.  A last
+line measures speed and peak memory on a 1080p clip.
+
+    python bench/deid.py [--quick] [--clips sports2d,scale,...] [--no-deface]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from engine.deid.audit import AuditDetector, face_exposed  # noqa: E402
+from engine.deid.pipeline import deidentify_video  # noqa: E402
+from engine.video import VideoWriter, probe, read_frames  # noqa: E402
+import synthetic_faces  # noqa: E402
+
+REAL = {
+    "sports2d": "data/samples/sports2d_demo.mp4",
+    "pose2sim_single": "data/samples/pose2sim_single_cam01.mp4",
+    "pose2sim_multi": "data/samples/pose2sim_multi_cam01.mp4",
+}
+
+
+def _cut(src: Path, dst: Path, max_frames: int, size: tuple[int, int] | None = None) -> Path:
+    info = probe(src)
+    w, h = size or (info.width, info.height)
+    with VideoWriter(dst, info.frame_rate, (w, h), crf=16) as out:
+        for i, f in enumerate(read_frames(src, info)):
+            if i >= max_frames:
+                break
+            out.write(cv2.resize(f, (w, h)) if size else f)
+    return dst
+
+
+def run_ours(src: Path, out: Path) -> float:
+    t = time.perf_counter()
+    deidentify_video(src, out)
+    return time.perf_counter() - t
+
+
+def run_deface(src: Path, out: Path) -> float:
+    exe = Path(sys.executable).parent / "deface"
+    t = time.perf_counter()
+    subprocess.run([str(exe), str(src), "-o", str(out), "--thresh", "0.2"], check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def evaluate(src: Path, out: Path, audit: AuditDetector, truth: list[list[tuple]] | None) -> dict:
+    exposed_frames, faces, face_area, changed_area = 0, 0, 0.0, 0.0
+    for i, (orig, done) in enumerate(zip(read_frames(src), read_frames(out))):
+        boxes = audit(orig)[:, :4] if truth is None else np.array(truth[i], dtype=float).reshape(-1, 4)
+        if len(boxes) == 0:
+            continue
+        faces += len(boxes)
+        found = audit(done, threshold=0.5)
+        exposed_frames += any(face_exposed(orig, done, b, found) for b in boxes)
+        face_area += float(((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).sum())
+        diff = cv2.GaussianBlur(np.abs(orig.astype(np.int16) - done.astype(np.int16)).max(axis=2).astype(np.uint8), (0, 0), 2)
+        changed_area += float((diff > 12).sum())
+    return {
+        "faces": faces,
+        "exposed_face_frames": exposed_frames,
+        "over_blur_ratio": round(changed_area / face_area, 2) if face_area else None,
+    }
+
+
+def bench_clip(name: str, src: Path, truth, audit, work: Path, deface: bool) -> dict:
+    n = probe(src).n_frames
+    row: dict = {"clip": name, "frames": n, "resolution": "{}x{}".format(*(lambda i: (i.width, i.height))(probe(src)))}
+    s = run_ours(src, work / f"{name}_ours.mp4")
+    row["ours"] = {"fps": round(n / s, 2), **evaluate(src, work / f"{name}_ours.mp4", audit, truth)}
+    if deface:
+        s2 = run_deface(src, work / f"{name}_deface.mp4")
+        row["deface"] = {"fps": round(n / s2, 2), **evaluate(src, work / f"{name}_deface.mp4", audit, truth)}
+        row["speed_ratio_vs_deface"] = round(s2 / s, 2)
+    return row
+
+
+def bench_1080p(work: Path, frames: int, deface: bool) -> dict:
+    src = _cut(REPO / REAL["sports2d"], work / "sports2d_1080p.mp4", frames, (1920, 1080))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    s = run_ours(src, work / "1080p_ours.mp4")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row = {"clip": "sports2d_1080p_speed", "frames": frames, "ours_fps": round(frames / s, 2),
+           "peak_rss_mb": round(peak_mb, 1), "rss_before_mb": round(before / 1024, 1)}
+    if deface:
+        s2 = run_deface(src, work / "1080p_deface.mp4")
+        row["deface_fps"] = round(frames / s2, 2)
+        row["speed_ratio_vs_deface"] = round(s2 / s, 2)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="at most 45 frames per clip")
+    ap.add_argument("--clips", default=",".join([*REAL, *synthetic_faces.SCENARIOS, "1080p"]))
+    ap.add_argument("--no-deface", action="store_true")
+    args = ap.parse_args()
+    max_frames = 45 if args.quick else 10_000
+    audit = AuditDetector()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name in args.clips.split(","):
+            if name in REAL:
+                src = _cut(REPO / REAL[name], work / f"{name}.mp4", max_frames)
+                row = bench_clip(name, src, None, audit, work, not args.no_deface)
+            elif name in synthetic_faces.SCENARIOS:
+                truth = synthetic_faces.write(name, work / f"{name}.mp4")
+                src = work / f"{name}.mp4"
+                if max_frames < len(truth):
+                    src = _cut(src, work / f"{name}_cut.mp4", max_frames)
+                row = bench_clip(f"synthetic_{name}", src, truth[:max_frames], audit, work, not args.no_deface)
+            elif name == "1080p":
+                row = bench_1080p(work, 60 if args.quick else 150, not args.no_deface)
+            else:
+                raise SystemExit(f"unknown clip {name}")
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
