@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import tempfiles
+from pages.ui import account_box, require_sign_in
 
 st.set_page_config(page_title="Movement lab", page_icon=":material/accessibility_new:", layout="wide")
 
 
 @st.cache_resource
 def _sweep_once() -> int:
-    """Remove raw-video folders left behind by a crashed server (once per process)."""
+    """Remove raw-video folders left behind by a crashed or killed server (once per process)."""
     return tempfiles.sweep_stale()
 
 
@@ -53,4 +54,12 @@ LIVE = st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:")
 KINEMATICS = st.Page("pages/kinematics.py", title="Kinematics", icon=":material/monitoring:")
 DIFFUSION = st.Page("pages/diffusion.py", title="Diffusion sampler", icon=":material/blur_on:")
 
-st.navigation({"": [HOME], "Patient video": [DEID, LIVE, KINEMATICS], "Research demos": [DIFFUSION]}).run()
+# Pages that show or take patient data: behind sign-in whenever sign-in is configured
+# (README, docs/security.md).  The diffusion demo and the home page stay open.
+PATIENT_PAGES = [DEID, LIVE, KINEMATICS]
+
+current = st.navigation({"": [HOME], "Patient video": PATIENT_PAGES, "Research demos": [DIFFUSION]})
+account_box()
+if current.url_path in {p.url_path for p in PATIENT_PAGES}:
+    require_sign_in()
+current.run()

@@ -66,6 +66,8 @@ def run_deface(src: Path, out: Path) -> float:
 def evaluate(src: Path, out: Path, audit: AuditDetector, truth: list[list[tuple]] | None) -> dict:
     exposed_frames, faces, face_area, changed_area = 0, 0, 0.0, 0.0
     for i, (orig, done) in enumerate(zip(read_frames(src), read_frames(out))):
+        if done.shape != orig.shape:  # deface's writer resizes to a multiple of 16
+            done = cv2.resize(done, (orig.shape[1], orig.shape[0]), interpolation=cv2.INTER_AREA)
         boxes = audit(orig)[:, :4] if truth is None else np.array(truth[i], dtype=float).reshape(-1, 4)
         if len(boxes) == 0:
             continue

@@ -12,7 +12,9 @@ from engine.deid.pipeline import DeidSettings, deidentify_video
 from engine.deid.report import qc_summary, qc_timeline_chart
 from engine.kinematics.landmarks import LandmarkExtractor
 from engine.video import FrameSampler, probe
-from pages.ui import session_dir, user_errors, video_source
+from pages.ui import require_sign_in, session_dir, user_errors, video_source
+
+require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
 
 @st.cache_resource(show_spinner="Loading the face detector…")

@@ -25,7 +25,9 @@ from engine.kinematics.landmarks import INDEX, SKELETON, LandmarkExtractor, Land
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 from engine.kinematics.report import gait_table, report_html
 from engine.video import probe, read_frames
-from pages.ui import session_dir, user_errors, video_source
+from pages.ui import require_sign_in, session_dir, user_errors, video_source
+
+require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
 THUMB_WIDTH = 480
 MAX_THUMBS = 600

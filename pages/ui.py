@@ -1,46 +1,143 @@
-"""Streamlit glue shared by the pages: errors as sentences, private temp folders,
-video sources.  No algorithm lives here; it only connects widgets to ``engine``.
+"""Streamlit glue shared by the pages: sign-in gate, errors as sentences, private temp
+folders, video sources.  No algorithm lives here; it only connects widgets to ``engine``.
 """
 
 from __future__ import annotations
 
-import weakref
+import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import streamlit as st
 
-from engine import tempfiles
+from engine import auth, tempfiles
 from engine.errors import EngineError
 from engine.samples import list_samples
+
+_log = logging.getLogger("clinlab")
+
+UNEXPECTED = (
+    "Something went wrong while processing this video and nothing of it was kept; "
+    "try another file, or tell the lab's administrator if it happens again."
+)
+UPLOAD_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
+
+
+# ------------------------------------------------------------------- sign-in
+
+
+def _auth_section() -> dict[str, Any] | None:
+    """The ``[auth]`` secrets section, ``None`` when there is none; raises on a malformed file."""
+    secrets = st.secrets
+    if not secrets.load_if_toml_exists():
+        return None
+    section = secrets.get("auth")
+    return auth._plain(section) if section else None
+
+
+def auth_policy() -> auth.AuthPolicy:
+    try:
+        section = _auth_section()
+    except Exception:  # noqa: BLE001 - an unreadable secrets file must close, not open, the pages
+        return auth.AuthPolicy("broken", problems=("the secrets file cannot be read",))
+    return auth.policy(section)
+
+
+def signed_in() -> bool:
+    try:
+        return bool(st.user.get("is_logged_in", False))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def require_sign_in() -> None:
+    """Stop the page unless a user is signed in (only when sign-in is configured)."""
+    pol = auth_policy()
+    if pol.mode == "off":
+        return
+    if pol.mode == "broken":
+        for problem in pol.problems:  # for the administrator; no secret values in these
+            _log.warning("sign-in set-up: %s", problem)
+        st.error(pol.sentence, icon=":material/lock:")
+        st.stop()
+    if signed_in():
+        return
+    st.title("Sign in to continue")
+    st.info(
+        "Patient videos and measurements are only available to signed-in staff of this lab.",
+        icon=":material/lock:",
+    )
+    if st.button("Sign in", type="primary", key="_sign_in"):
+        st.login(pol.provider) if pol.provider else st.login()
+    st.stop()
+
+
+def account_box() -> None:
+    """Who is signed in, and a sign-out button (sidebar), when sign-in is configured."""
+    if auth_policy().mode != "on" or not signed_in():
+        return
+    with st.sidebar:
+        who = st.user.get("email") or st.user.get("name") or st.user.get("sub") or "signed in"
+        st.caption(f"Signed in as {who}")
+        if st.button("Sign out", key="_sign_out"):
+            st.logout()
+
+
+# -------------------------------------------------------------------- errors
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Show an engine error as one sentence instead of a traceback; keep the page alive."""
+    """Show an error as one sentence instead of a traceback; keep the page alive.
+
+    Engine errors carry their own sentence; anything else (a bug, a decoder that
+    raised something unexpected on a hostile file) gets a generic sentence and is
+    logged by its type only: messages may hold paths or the upload's file name.
+    Streamlit's own stop/rerun signals are BaseExceptions and pass through.
+    """
     try:
         yield
     except EngineError as err:
         st.error(str(err), icon=":material/error:")
         st.stop()
+    except Exception as err:  # noqa: BLE001
+        _log.error("unexpected %s while processing a video", type(err).__name__)
+        st.error(UNEXPECTED, icon=":material/error:")
+        st.stop()
 
 
-class _SessionDir:
-    """Owns a private temp folder; the finalizer deletes it when the session is dropped."""
+# ----------------------------------------------------------- private folders
 
-    def __init__(self) -> None:
-        self.path = tempfiles.new_private_dir()
-        self._finalizer = weakref.finalize(self, tempfiles.remove, self.path)
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def _session_alive(session_id: str) -> bool:
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return True  # AppTest / bare mode: sessions are not tracked, the process exit cleans up
+    return Runtime.instance().is_active_session(session_id)
 
 
 def session_dir() -> Path:
-    """This browser session's private folder (deleted when the session ends)."""
-    holder = st.session_state.get("_session_dir")
-    if holder is None or not holder.path.exists():
-        holder = _SessionDir()
-        st.session_state["_session_dir"] = holder
-    return holder.path
+    """This browser session's private folder.
+
+    It is removed by the janitor within seconds of the browser disconnecting (closed
+    tab, network loss), at process exit, and at the next start-up if the process died.
+    Pages only put transient files in it and delete them after use.
+    """
+    tempfiles.SESSIONS.start_janitor(_session_alive)
+    return tempfiles.SESSIONS.get(_session_id())
+
+
+def max_upload_bytes() -> int:
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
 
 
 @contextmanager
@@ -56,15 +153,24 @@ def video_source(key: str, *, allow_samples: bool = True) -> Iterator[tuple[Path
     choice = st.radio("Video", options, horizontal=True, key=f"{key}_source", label_visibility="collapsed")
     if choice == "Try a sample clip":
         name = st.selectbox("Sample clip", list(samples), key=f"{key}_sample")
+        if name not in samples:  # only listed names ever become paths
+            yield None
+            return
         st.caption(samples[name].description)
         yield samples[name].path, name
         return
+    limit_mb = int(st.get_option("server.maxUploadSize"))
     upload = st.file_uploader(
-        "Video file (MP4, MOV, AVI, MKV, WebM)",
-        type=["mp4", "mov", "m4v", "avi", "mkv", "webm"],
+        f"Video file (MP4, MOV, AVI, MKV, WebM; up to {limit_mb} MB)",
+        type=UPLOAD_TYPES,
         key=f"{key}_upload",
     )
     if upload is None:
+        yield None
+        return
+    if upload.size > max_upload_bytes():  # the server refuses these too; never write one to disk
+        st.error(f"The file is larger than the limit of {limit_mb} MB; upload a shorter or smaller clip.",
+                 icon=":material/error:")
         yield None
         return
     with tempfiles.private_dir() as tmp:

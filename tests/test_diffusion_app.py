@@ -37,6 +37,11 @@ def test_same_seed_reproducible_and_samplers_share_x_T(unet):
     assert torch.isfinite(e.images).all() and e.images.abs().max() <= 1
 
 
+def test_too_many_ortho_components_is_one_sentence(unet):
+    with pytest.raises(InputError):
+        sample(unet, SamplerSpec("gmm", 2, 200, 1.0, "ortho"), [0], seed=0)  # tiny model: D = 64
+
+
 def test_grid_and_png(unet):
     res = sample(unet, SamplerSpec("gmm", 2, 8, 0.1, "rand*"), list(range(10)), seed=0)
     pic = grid(res.images, ncol=5, upscale=2)

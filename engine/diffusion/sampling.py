@@ -113,6 +113,9 @@ def sample(
         raise InputError("Ask for at least one sample.")
     size = int(unet.config.sample_size)
     channels = int(unet.config.in_channels)
+    dim = channels * size * size
+    if spec.sampler == "gmm" and spec.variant.startswith("ortho") and int(spec.components) > dim:
+        raise InputError(f"ORTHO offsets need at most {dim} mixture components for {size}x{size} images.")
     generator = torch.Generator().manual_seed(int(seed))
     x = torch.randn((n, channels, size, size), generator=generator)
     sched = make_scheduler(spec, int(getattr(unet.config, "num_train_timesteps", None) or 1000))

@@ -219,13 +219,5 @@ class DDIMGMMScheduler(SchedulerMixin, ConfigMixin):
             out = out + comp_std * variance_noise
         return out, components
 
-    def component_variance(self, timestep: int, eta: float, dim: int, generator: torch.Generator | None = None):
-        """(offsets, clipped component variances) a step at ``timestep`` would use; for tests and docs."""
-        prev_timestep = int(timestep) - self.config.num_train_timesteps // self.num_inference_steps
-        sigma2 = float((eta * self._get_variance(int(timestep), prev_timestep) ** 0.5) ** 2)
-        directions = random_directions(dim, int(self.config.num_components), self.config.variant, generator)
-        params = build_mixture(directions, float(self.config.offset_scale), self.config.variant, self.config.covariance)
-        return params, sigma2 - params.variance_reduction
-
     def __len__(self) -> int:
         return self.config.num_train_timesteps

@@ -1,10 +1,8 @@
 """A one-file HTML report a lab member can e-mail: tables inline, Altair charts embedded.
 
 Tables are plain HTML and read anywhere.  Charts are embedded as Vega-Lite specs
-with their data inline; they are drawn by vega-embed, loaded from the jsDelivr CDN
-when the file is opened (nothing in this repository bundles the Vega JavaScript),
-so charts need a browser with internet access while the numbers do not.  No image
-of the patient is put in the report.
+with their data inline, drawn by Vega JavaScript that is inlined too, so the file
+opens and draws with no network.  No image of the patient is put in the report.
 """
 
 from __future__ import annotations

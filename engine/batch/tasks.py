@@ -1,0 +1,204 @@
+"""What a worker does with one video.  Plain Python: the runner wraps
+:func:`process_video` in ``ray.remote``; tests and the benchmark may call it directly.
+
+One decoding pass, the same as the upload path: every original frame goes to the
+landmark extractor (kinematics, in memory) and to the de-identification cues; only
+obscured frames are ever encoded.  The raw video is read in place and never copied;
+nothing derived from raw frames except landmarks reaches disk.
+
+Outputs are built in ``OUT_DIR/.staging/<video_id>-<random>/`` and the finished folder
+is renamed to ``OUT_DIR/videos/<video_id>/`` in one step, ``result.json`` written last
+inside it, so a final name always holds a complete result.  An attempt killed half-way
+leaves only a staging folder, which the runner deletes.
+
+The task runs inside a private temporary folder (``engine.tempfiles``, mode 0700,
+deleted however the task ends) that is also the process's temp dir for the duration,
+so any scratch file a library might write lands there and is removed with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from engine import tempfiles
+from engine.batch.manifest import RESULT, STAGING, VIDEOS
+from engine.errors import EngineError, InputError
+
+OPTION_DEFAULTS = {"kinematics": False, "mode": "blur", "keep_audio": True, "max_people": 3, "tmp_root": None}
+
+_centerface = None  # one CenterFace per worker process, reused by every task it runs
+
+
+def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _shared_centerface():
+    global _centerface
+    if _centerface is None:
+        from engine.deid.cues import CenterFace
+
+        _centerface = CenterFace()
+    return _centerface
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def process_video(src: str, out_dir: str, options: dict | None = None) -> dict:
+    """De-identify (and measure) one video; return its manifest fields.
+
+    Unreadable or corrupt input returns ``status="failed"`` with the one-sentence
+    reason; it is not raised, so Ray does not retry it.  Other exceptions propagate
+    (the runner marks the video failed with their first line).  A clip in which no
+    person is found is ``done`` with ``kinematics="no person"``: its blurred video is
+    still a valid result.
+    """
+    opts = {**OPTION_DEFAULTS, **(options or {})}
+    out = Path(out_dir)
+    t0 = time.perf_counter()
+    base = {"node": platform.node(), "status": "failed"}
+    try:
+        sha = sha256_of(src)
+    except OSError as err:
+        return {**base, "error": f"The file cannot be read ({err.strerror or type(err).__name__})."}
+    vid = sha[:16]
+    base.update(sha256=sha, video_id=vid)
+    final = out / VIDEOS / vid
+    done = _read_json(final / RESULT)
+    if done is not None:  # same content already finished (an earlier run, or a duplicate file)
+        return {**done, "node": base["node"], "reused": True}
+
+    tempfiles.sweep_stale()  # folders left on this node by a killed task, after 6 h
+    staging = out / STAGING / f"{vid}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(parents=True)
+    try:
+        with _private_tmp(opts["tmp_root"]):
+            fields = _run(src, staging, opts)
+        fields.update(base, status="done", error=None, seconds=round(time.perf_counter() - t0, 3),
+                      finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        _write_json(staging / RESULT, fields)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if _read_json(final / RESULT) is None:  # not a duplicate that won the race: a real error
+                raise
+        return fields
+    except EngineError as err:
+        return {**base, "error": _one_line(err), "seconds": round(time.perf_counter() - t0, 3)}
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+class _private_tmp:
+    """A private folder (0700) that is this process's temp dir while the task runs."""
+
+    def __init__(self, root: str | None) -> None:
+        self.root = root
+
+    def __enter__(self) -> Path:
+        self._old_env = os.environ.get("TMPDIR")
+        self._old = tempfile.tempdir
+        if self.root:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=tempfiles.PREFIX, dir=self.root))
+        else:
+            self.path = tempfiles.new_private_dir()
+        tempfile.tempdir = str(self.path)
+        os.environ["TMPDIR"] = str(self.path)
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        tempfile.tempdir = self._old
+        if self._old_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = self._old_env
+        tempfiles.remove(self.path)
+
+
+def _run(src: str, staging: Path, opts: dict) -> dict:
+    from engine.deid.pipeline import DeidSettings, deidentify_video
+
+    settings = DeidSettings(mode=opts["mode"], keep_audio=bool(opts["keep_audio"]), max_people=int(opts["max_people"]))
+    extractor = None
+    if opts["kinematics"]:
+        from engine.kinematics.landmarks import LandmarkExtractor
+
+        extractor = LandmarkExtractor()
+    try:
+        res = deidentify_video(src, staging / "video.mp4", settings=settings,
+                               observers=[extractor] if extractor else [], centerface=_shared_centerface())
+    finally:
+        if extractor is not None:
+            extractor.close()
+    report = res.report
+    _write_json(staging / "deid_report.json", report)  # holds no file name (engine.deid.report)
+    qc = report["qc"]
+    info = res.info
+    fields = {
+        "frames": res.frames, "fps": round(float(info.fps), 6), "width": info.width, "height": info.height,
+        "duration_s": round(float(info.duration_s), 4),
+        "qc_passed": bool(qc["passed"]), "frames_with_person": int(qc["frames_with_person"]),
+        "frames_person_uncovered": int(qc["frames_person_uncovered"]),
+        "frames_failed_closed": int(qc["frames_failed_closed"]),
+        "kinematics": "skipped", "kinematics_note": None,
+    }
+    if extractor is not None:
+        fields.update(_kinematics(extractor, info.fps, staging / "kinematics"))
+    return fields
+
+
+def _kinematics(extractor, fps: float, outdir: Path) -> dict:
+    from engine.kinematics.export import write_outputs
+    from engine.kinematics.pipeline import Settings, analyse
+
+    table = extractor.to_table(fps)
+    if table.df.empty:
+        return {"kinematics": "no person", "kinematics_note": "No person was detected in any frame."}
+    try:
+        result = analyse(table, Settings())
+    except InputError as err:  # too few frames with a person, cut-off above Nyquist, ...
+        return {"kinematics": "not measured", "kinematics_note": _one_line(err)}
+    write_outputs(result, outdir)
+    return {"kinematics": "done", "kinematics_note": None}
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return None
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, default=_json_default), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    raise TypeError(type(o).__name__)
