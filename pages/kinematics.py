@@ -1,164 +1,42 @@
 """Kinematics page: joint angles, range of motion, gait and tremor from a clip.
 
-The raw upload is used only inside the ``video_source`` block (one decoding pass for
-landmarks and, when de-identification is available, for the blurred copy).  Only
-derived things stay in the session: the landmark table and small JPEG thumbnails of
-de-identified (or wholly blurred) frames for the skeleton view.
+A thin page (widgets, progress, charts, downloads): the one decoding pass that yields
+landmarks from the original frames and safe-to-show backdrop frames, and the skeleton
+drawing, live in ``engine/kinematics/backdrop.py``.  The raw upload is used only
+inside the ``video_source`` block.  Only derived things stay in the session: the
+landmark table and small JPEG thumbnails of de-identified (or wholly blurred) frames.
 """
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import cv2
-import numpy as np
 import streamlit as st
 
-from engine.errors import ModelMissingError
+from engine.deid.cues import CenterFace
 from engine.kinematics import charts
 from engine.kinematics.angles import JOINT_LABELS
 from engine.kinematics.export import angles_csv, landmarks_csv, mot_text, summary_json, trc_text
-from engine.kinematics.landmarks import INDEX, SKELETON, LandmarkExtractor, LandmarkTable, track_summary
+from engine.kinematics.backdrop import Backdrop, _skeleton_image, _thumbs_from_frames, _thumbs_from_video, extract_with_backdrop
+from engine.kinematics.landmarks import LandmarkTable, track_summary
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 from engine.kinematics.report import gait_table, report_html
-from engine.video import probe, read_frames
 from pages.ui import require_sign_in, session_dir, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
-THUMB_WIDTH = 480
-MAX_THUMBS = 600
 # Set by the De-identify page: {"table": LandmarkTable, "label": str, and either
 # "blurred_frames": {frame index: obscured RGB preview} or "deid_video": path of the obscured video}
 HANDOVER_KEY = "kinematics_handover"
 
 
-@dataclass
-class Backdrop:
-    """JPEG thumbnails of frames that are safe to show (de-identified or wholly blurred)."""
-
-    jpegs: list[bytes]
-    frames: np.ndarray  # video frame index of each thumbnail
-    scale: float  # thumbnail pixels per video pixel
-    deidentified: bool  # False: whole-frame blur fallback
-
-    def nearest(self, frame: int) -> tuple[np.ndarray, int]:
-        i = int(np.argmin(np.abs(self.frames - frame)))
-        img = cv2.imdecode(np.frombuffer(self.jpegs[i], np.uint8), cv2.IMREAD_COLOR)
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB), int(self.frames[i])
-
-
-def _thumb(rgb: np.ndarray, *, blur_all: bool) -> bytes:
-    h, w = rgb.shape[:2]
-    small = cv2.resize(rgb, (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w))), interpolation=cv2.INTER_AREA)
-    if blur_all:  # nothing identifiable: a coarse mosaic, then a wide blur
-        tiny = cv2.resize(small, (24, max(1, round(24 * h / w))), interpolation=cv2.INTER_AREA)
-        small = cv2.GaussianBlur(cv2.resize(tiny, small.shape[1::-1], interpolation=cv2.INTER_LINEAR), (0, 0), 6)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return buf.tobytes()
-
-
-class ThumbCollector:
-    """Observer keeping every k-th frame as a small JPEG (at most ``MAX_THUMBS`` frames).
-
-    ``blur_all`` is for frames that were not de-identified: each is blurred as a whole
-    before anything is kept, so no raw frame stays in the session.
-    """
-
-    def __init__(self, n_frames: int, video_width: int, *, blur_all: bool) -> None:
-        self.step = max(1, int(np.ceil(n_frames / MAX_THUMBS)))
-        self.scale = THUMB_WIDTH / video_width
-        self.blur_all = blur_all
-        self.jpegs: list[bytes] = []
-        self.frames: list[int] = []
-
-    def __call__(self, frame_rgb: np.ndarray, index: int, time_s: float) -> None:
-        if index % self.step == 0:
-            self.jpegs.append(_thumb(frame_rgb, blur_all=self.blur_all))
-            self.frames.append(index)
-
-    def backdrop(self) -> Backdrop:
-        return Backdrop(self.jpegs, np.asarray(self.frames, dtype=int), self.scale, not self.blur_all)
-
-
-def _thumbs_from_video(path: Path, n_frames: int) -> Backdrop:
-    """Backdrop from an already de-identified video file."""
-    info = probe(path)
-    thumbs = ThumbCollector(n_frames, info.width, blur_all=False)
-    for i, frame in enumerate(read_frames(path, info)):
-        thumbs(frame, i, i / info.fps)
-    return thumbs.backdrop()
-
-
-def _thumbs_from_frames(frames: dict[int, np.ndarray], video_width: int) -> Backdrop:
-    """Backdrop from de-identified preview frames kept by the De-identify page."""
-    idx = sorted(frames)
-    scale = frames[idx[0]].shape[1] / video_width if idx else 1.0
-    jpegs = [cv2.imencode(".jpg", cv2.cvtColor(frames[i], cv2.COLOR_RGB2BGR))[1].tobytes() for i in idx]
-    return Backdrop(jpegs, np.asarray(idx, dtype=int), scale, True)
-
-
-def extract_with_backdrop(path: Path, progress: Callable[[float], None]) -> tuple[LandmarkTable, Backdrop]:
-    """Landmarks from the ORIGINAL frames plus safe-to-show backdrop frames, one decoding pass.
-
-    With the de-identification engine, the landmark extractor rides along as an
-    observer of ``deidentify_video`` (original frames) and the backdrop is collected
-    from its obscured output frames; without it (or without its models), every
-    backdrop frame is blurred as a whole.  This is the one place that ties the two
-    capabilities together.
-    """
-    info = probe(path)
-    try:
-        from engine.deid.pipeline import deidentify_video
-    except ImportError:
-        deidentify_video = None
-    if deidentify_video is not None:
-        ext = LandmarkExtractor()
-        thumbs = ThumbCollector(info.n_frames, info.width, blur_all=False)
-        out = session_dir() / "kinematics_deidentified.mp4"
-        takes_output = "output_observers" in inspect.signature(deidentify_video).parameters
-        extra = {"output_observers": (thumbs,)} if takes_output else {}
-        try:
-            deidentify_video(path, out, observers=(ext,), progress=lambda i, n, t: progress(min(1.0, i / max(n, 1))), **extra)
-            backdrop = thumbs.backdrop() if takes_output else _thumbs_from_video(out, info.n_frames)
-            return ext.to_table(info.fps), backdrop
-        except ModelMissingError:
-            pass  # de-identification models not pulled: fall back to whole-frame blur
-        finally:
-            ext.close()
-            out.unlink(missing_ok=True)
-    ext = LandmarkExtractor()
-    thumbs = ThumbCollector(info.n_frames, info.width, blur_all=True)
-    try:
-        for i, frame in enumerate(read_frames(path, info)):
-            ext(frame, i, i / info.fps)
-            thumbs(frame, i, i / info.fps)
-            if i % 10 == 0:
-                progress(min(1.0, (i + 1) / max(info.n_frames, 1)))
-    finally:
-        ext.close()
-    return ext.to_table(info.fps), thumbs.backdrop()
-
-
-def _skeleton_image(res: KinematicsResult, backdrop: Backdrop, frame: int) -> tuple[np.ndarray, int]:
-    img, shown = backdrop.nearest(frame)
-    img = img.copy()
-    pts = res.series.smooth[shown] * backdrop.scale
-    colour = {"left": (31, 119, 180), "right": (214, 39, 40)}
-    for a, b in SKELETON:
-        pa, pb = pts[INDEX[a]], pts[INDEX[b]]
-        if np.isnan(pa).any() or np.isnan(pb).any():
-            continue
-        side = "left" if a.startswith("left") and b.startswith("left") else "right" if a.startswith("right") and b.startswith("right") else None
-        c = colour.get(side, (240, 240, 240))
-        cv2.line(img, tuple(int(v) for v in pa), tuple(int(v) for v in pb), c, 2, cv2.LINE_AA)
-    for p in pts:
-        if not np.isnan(p).any():
-            cv2.circle(img, (int(p[0]), int(p[1])), 3, (255, 255, 255), -1, cv2.LINE_AA)
-    return img, shown
+# One CenterFace per server process, not one per click (loading the ONNX model takes
+# about a second; it is stateless and thread-safe).  Kept word for word as in
+# pages/deidentify.py: Streamlit keys the cache on module, name and source, so both
+# pages then share one instance.
+@st.cache_resource(show_spinner="Loading the face detector…")
+def _centerface() -> CenterFace:
+    return CenterFace()
 
 
 def _settings_form() -> Settings:
@@ -184,11 +62,12 @@ def _downloads(res: KinematicsResult) -> None:
         ("markers.trc", trc_text, "text/plain", "OpenSim markers (metres when a height is given)."),
         ("angles.mot", mot_text, "text/plain", "OpenSim motion file of the angles."),
         ("report.html", report_html, "text/html",
-         "One-file report to send (charts need internet to draw; tables do not)."),
+         "One-file report to send: tables and charts, drawn offline (no image of the patient)."),
     ]
     for name, make, mime, what in files:
         c1, c2 = st.columns([1, 3])
-        c1.download_button(name, make(res), file_name=f"kinematics_{name}", mime=mime, key=f"kin_dl_{name}")
+        c1.download_button(name, make(res), file_name=f"kinematics_{name}", mime=mime, key=f"kin_dl_{name}",
+                           on_click="ignore")
         c2.caption(what)
 
 
@@ -289,7 +168,8 @@ with user_errors():
             path, label = src
             if st.button("Measure movement", type="primary", key="kin_run"):
                 bar = st.progress(0.0, text="Finding landmarks (and de-identifying for display)...")
-                table, backdrop = extract_with_backdrop(path, lambda f: bar.progress(f))
+                table, backdrop = extract_with_backdrop(path, session_dir(), lambda f: bar.progress(f),
+                                                        centerface=_centerface())
                 bar.empty()
                 _store(table, label, backdrop)
 

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.kinematics import synthetic as sy
+from engine.kinematics.backdrop import ThumbCollector
 
 
 def _elements(node, kind: str, acc: list | None = None) -> list:
@@ -26,11 +27,8 @@ def page(repo) -> AppTest:
     pos, _ = sy.walking(seconds=5.0)
     table = sy.table_from_positions(pos, 30.0, width=1000, height=1000)
     at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
-    import importlib
-
-    kin_page = importlib.import_module("pages.kinematics")
     # a backdrop as the whole-frame-blur fallback makes it (no raw frame involved)
-    thumbs = kin_page.ThumbCollector(table.n_frames, 1000, blur_all=True)
+    thumbs = ThumbCollector(table.n_frames, 1000, blur_all=True)
     thumbs(np.full((1000, 1000, 3), 90, np.uint8), 0, 0.0)
     backdrop = thumbs.backdrop()
     at.session_state["kin"] = {"table": table, "label": "walk.mp4", "backdrop": backdrop}
@@ -44,7 +42,10 @@ def test_page_shows_measures_charts_skeleton_and_downloads(page: AppTest) -> Non
     cadence = float(metrics["Cadence"].split()[0])
     assert abs(cadence - 120 / 1.1) < 2  # synthetic walk: 1.1 s strides
     assert len(_elements(page._tree, "vega_lite_chart")) == 7  # angles, velocities, 2 ROM, gait events, gait cycle, tremor
-    assert len(page.get("download_button")) == 6
+    downloads = page.get("download_button")
+    assert len(downloads) == 6
+    assert all(d.proto.ignore_rerun for d in downloads)  # a download click does not rerun the page
+    assert not any("internet" in c.value for c in page.caption)  # report.html draws offline
     assert len(_elements(page._tree, "image")) == 1  # the skeleton over the blurred frame
 
 
@@ -81,4 +82,40 @@ def test_a_result_handed_over_by_the_deidentify_page_is_used_without_decoding_th
     assert state["table"] is not None and state["backdrop"].deidentified
     assert len(state["backdrop"].jpegs) == (table.n_frames if how == "deid_video" else len(previews))
     assert state["backdrop"].scale == pytest.approx(480 / 320 if how == "deid_video" else 0.5)
+    assert len(_elements(at._tree, "image")) == 1
+
+
+def test_measure_movement_calls_the_engine_with_the_session_folder_and_the_cached_face_model(
+    repo, samples_dir, monkeypatch
+) -> None:
+    """The page only wires widgets to ``engine.kinematics.backdrop.extract_with_backdrop``:
+    it passes the session's private folder for the temporary obscured video and its
+    cached CenterFace, reports progress, and stores what comes back."""
+    from engine.deid.cues import CenterFace
+    from engine.kinematics import backdrop as bd
+
+    pos, _ = sy.walking(seconds=3.0)
+    table = sy.table_from_positions(pos, 30.0, width=320, height=240)
+    thumbs = ThumbCollector(table.n_frames, 320, blur_all=True)
+    thumbs(np.full((240, 320, 3), 90, np.uint8), 0, 0.0)
+    calls: list[tuple] = []
+
+    def fake(path, out_dir, progress, *, centerface=None):
+        calls.append((path, out_dir, centerface))
+        progress(0.5)
+        progress(1.0)
+        return table, thumbs.backdrop()
+
+    monkeypatch.setattr(bd, "extract_with_backdrop", fake)
+    at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
+    at.run()
+    at.radio(key="kin_source").set_value("Try a sample clip").run()
+    at.button(key="kin_run").click().run()
+    assert not at.exception
+    assert len(calls) == 1
+    path, out_dir, cf = calls[0]
+    assert path.parent == samples_dir and out_dir.is_dir() and out_dir != samples_dir
+    assert isinstance(cf, CenterFace)
+    state = at.session_state["kin"]
+    assert state["table"] is table and not state["backdrop"].deidentified
     assert len(_elements(at._tree, "image")) == 1

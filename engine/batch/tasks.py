@@ -134,7 +134,9 @@ class _private_tmp:
 
 def _run(src: str, staging: Path, opts: dict) -> dict:
     from engine.deid.pipeline import DeidSettings, deidentify_video
+    from engine.video import probe
 
+    probe(src)  # refuse an unreadable file before loading any model
     settings = DeidSettings(mode=opts["mode"], keep_audio=bool(opts["keep_audio"]), max_people=int(opts["max_people"]))
     extractor = None
     if opts["kinematics"]:

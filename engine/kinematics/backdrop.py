@@ -1,0 +1,195 @@
+"""Frames that are safe to show behind the skeleton, and the one pass that makes them.
+
+The Kinematics page draws the skeleton over a video frame, but a raw frame shows the
+patient's face.  So only two kinds of frame are ever kept: frames that went through
+de-identification (``deidentify_video``'s output), and, when that cannot run because
+its pulled models are missing, frames blurred *as a whole* before anything is kept.
+They are kept as small JPEG thumbnails (at most ``MAX_THUMBS``), so a session's memory
+does not grow with the clip's length and no raw frame stays in it.
+
+``extract_with_backdrop`` is the one place that ties the two capabilities together:
+landmarks come from the ORIGINAL frames (a blurred face moves the head landmarks and
+can make Pose lose the person), the backdrop from the obscured ones, in a single
+decoding pass.  No Streamlit here: the page only shows what this module returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import cv2
+import numpy as np
+
+from engine.deid.pipeline import deidentify_video
+from engine.errors import ModelMissingError
+from engine.kinematics.landmarks import INDEX, SKELETON, LandmarkExtractor, LandmarkTable
+from engine.video import probe, read_frames
+
+if TYPE_CHECKING:
+    from engine.deid.cues import CenterFace
+    from engine.kinematics.pipeline import KinematicsResult
+
+THUMB_WIDTH = 480
+MAX_THUMBS = 600
+# Name of the temporary obscured video inside the caller's private folder; it is
+# deleted before ``extract_with_backdrop`` returns, whatever happens.
+DEID_VIDEO_NAME = "kinematics_deidentified.mp4"
+
+
+@dataclass
+class Backdrop:
+    """JPEG thumbnails of frames that are safe to show (de-identified or wholly blurred)."""
+
+    jpegs: list[bytes]
+    frames: np.ndarray  # video frame index of each thumbnail
+    scale: float  # thumbnail pixels per video pixel
+    deidentified: bool  # False: whole-frame blur fallback
+
+    def nearest(self, frame: int) -> tuple[np.ndarray, int]:
+        """The kept thumbnail closest to ``frame`` (RGB) and the frame index it shows."""
+        i = int(np.argmin(np.abs(self.frames - frame)))
+        img = cv2.imdecode(np.frombuffer(self.jpegs[i], np.uint8), cv2.IMREAD_COLOR)
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB), int(self.frames[i])
+
+
+def _thumb(rgb: np.ndarray, *, blur_all: bool) -> bytes:
+    """``rgb`` resized to ``THUMB_WIDTH`` as JPEG; with ``blur_all`` nothing identifiable
+    survives (a 24-px-wide mosaic, scaled back up and blurred wide): the fallback for
+    frames no face detector has covered."""
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w))), interpolation=cv2.INTER_AREA)
+    if blur_all:  # nothing identifiable: a coarse mosaic, then a wide blur
+        tiny = cv2.resize(small, (24, max(1, round(24 * h / w))), interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(cv2.resize(tiny, small.shape[1::-1], interpolation=cv2.INTER_LINEAR), (0, 0), 6)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return buf.tobytes()
+
+
+class ThumbCollector:
+    """Observer ``(frame_rgb, index, time_s)`` keeping every k-th frame as a small JPEG
+    (at most ``max_thumbs`` frames).
+
+    ``blur_all`` is for frames that were not de-identified: each is blurred as a whole
+    before anything is kept, so no raw frame stays in the session.
+
+    Why not ``engine.video.FrameSampler`` (the De-identify page's previews): that keeps
+    a fixed set of indices as raw arrays, fine for 60 previews, but 600 raw 480-px
+    frames are hundreds of MB a session, it cannot blur before keeping, and frames
+    past a container's under-counted ``n_frames`` would never be kept.  Here a stride
+    is used instead; if more frames arrive than ``n_frames`` announced, the stride
+    doubles and every other thumbnail is dropped, so the bound holds and the kept
+    frames stay evenly spaced over the whole clip.
+    """
+
+    def __init__(self, n_frames: int, video_width: int, *, blur_all: bool, max_thumbs: int = MAX_THUMBS) -> None:
+        self.max_thumbs = max(1, int(max_thumbs))
+        self.step = max(1, int(np.ceil(n_frames / self.max_thumbs)))
+        self.scale = THUMB_WIDTH / video_width
+        self.blur_all = blur_all
+        self.jpegs: list[bytes] = []
+        self.frames: list[int] = []
+
+    def __call__(self, frame_rgb: np.ndarray, index: int, time_s: float) -> None:
+        if index % self.step:
+            return
+        if len(self.frames) >= self.max_thumbs:  # the container under-counted its frames
+            self.step *= 2
+            self.jpegs, self.frames = self.jpegs[::2], self.frames[::2]
+            if index % self.step:
+                return
+        self.jpegs.append(_thumb(frame_rgb, blur_all=self.blur_all))
+        self.frames.append(index)
+
+    def backdrop(self) -> Backdrop:
+        return Backdrop(self.jpegs, np.asarray(self.frames, dtype=int), self.scale, not self.blur_all)
+
+
+def _thumbs_from_video(path: Path, n_frames: int) -> Backdrop:
+    """Backdrop from an already de-identified video file (the ``"deid_video"`` form of
+    the De-identify page's hand-over; ``extract_with_backdrop`` no longer needs it)."""
+    info = probe(path)
+    thumbs = ThumbCollector(n_frames, info.width, blur_all=False)
+    for i, frame in enumerate(read_frames(path, info)):
+        thumbs(frame, i, i / info.fps)
+    return thumbs.backdrop()
+
+
+def _thumbs_from_frames(frames: dict[int, np.ndarray], video_width: int) -> Backdrop:
+    """Backdrop from de-identified preview frames kept by the De-identify page (its
+    ``FrameSampler`` of the obscured output), so nothing is decoded again."""
+    idx = sorted(frames)
+    scale = frames[idx[0]].shape[1] / video_width if idx else 1.0
+    jpegs = [cv2.imencode(".jpg", cv2.cvtColor(frames[i], cv2.COLOR_RGB2BGR))[1].tobytes() for i in idx]
+    return Backdrop(jpegs, np.asarray(idx, dtype=int), scale, True)
+
+
+def extract_with_backdrop(
+    path: Path,
+    out_dir: Path,
+    progress: Callable[[float], None],
+    *,
+    centerface: CenterFace | None = None,
+) -> tuple[LandmarkTable, Backdrop]:
+    """Landmarks from the ORIGINAL frames plus safe-to-show backdrop frames, one decoding pass.
+
+    The landmark extractor rides along as an observer of ``deidentify_video``
+    (original frames, in memory) and the backdrop is collected from its obscured
+    output frames.  The obscured video itself is only a by-product: it is written to
+    ``out_dir`` (the caller's private session folder) and deleted before returning.
+    ``centerface`` lets a server reuse its loaded face model.
+
+    Fail safe: if the de-identification models are missing (``ModelMissingError``,
+    data not pulled), the landmarks are still measured and every backdrop frame is
+    blurred as a whole instead, so nothing identifiable is ever shown.
+    ``progress`` receives the fraction done, 0 to 1.
+    """
+    info = probe(path)
+    out = Path(out_dir) / DEID_VIDEO_NAME
+    ext = LandmarkExtractor()
+    thumbs = ThumbCollector(info.n_frames, info.width, blur_all=False)
+    try:
+        deidentify_video(
+            path, out, observers=(ext,), output_observers=(thumbs,), centerface=centerface,
+            progress=lambda i, n, t: progress(min(1.0, i / max(n, 1))),
+        )
+        return ext.to_table(info.fps), thumbs.backdrop()
+    except ModelMissingError:
+        pass  # de-identification models not pulled: fall back to whole-frame blur below
+    finally:
+        ext.close()
+        out.unlink(missing_ok=True)
+    ext = LandmarkExtractor()
+    thumbs = ThumbCollector(info.n_frames, info.width, blur_all=True)
+    try:
+        for i, frame in enumerate(read_frames(path, info)):
+            ext(frame, i, i / info.fps)
+            thumbs(frame, i, i / info.fps)
+            if i % 10 == 0:
+                progress(min(1.0, (i + 1) / max(info.n_frames, 1)))
+    finally:
+        ext.close()
+    return ext.to_table(info.fps), thumbs.backdrop()
+
+
+def _skeleton_image(res: KinematicsResult, backdrop: Backdrop, frame: int) -> tuple[np.ndarray, int]:
+    """The backdrop frame nearest to ``frame`` with the cleaned (smoothed) landmarks of
+    that shown frame drawn over it, scaled to the thumbnail: left bones blue, right
+    red, others light grey, joints white; gaps (NaN) are skipped, not drawn at 0.
+    Returns the RGB image and the frame index it shows."""
+    img, shown = backdrop.nearest(frame)
+    img = img.copy()
+    pts = res.series.smooth[shown] * backdrop.scale
+    colour = {"left": (31, 119, 180), "right": (214, 39, 40)}
+    for a, b in SKELETON:
+        pa, pb = pts[INDEX[a]], pts[INDEX[b]]
+        if np.isnan(pa).any() or np.isnan(pb).any():
+            continue
+        side = "left" if a.startswith("left") and b.startswith("left") else "right" if a.startswith("right") and b.startswith("right") else None
+        c = colour.get(side, (240, 240, 240))
+        cv2.line(img, tuple(int(v) for v in pa), tuple(int(v) for v in pb), c, 2, cv2.LINE_AA)
+    for p in pts:
+        if not np.isnan(p).any():
+            cv2.circle(img, (int(p[0]), int(p[1])), 3, (255, 255, 255), -1, cv2.LINE_AA)
+    return img, shown
