@@ -24,6 +24,26 @@ UNEXPECTED = (
 UPLOAD_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
 
 
+def _route_through_app() -> None:
+    """Make app.py's ``st.navigation`` (and its sign-in gate) the only router.
+
+    Because a ``pages/`` folder sits beside app.py, Streamlit starts every process in
+    its legacy multipage mode and, until app.py has once called ``st.navigation``,
+    serves ``/live``, ``/deidentify`` … by running the page file *without* app.py.
+    The first such run imports this module: switch the legacy mode off and rerun, so
+    the request goes through app.py like every later one.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_route_through_app()
+
+
 # ------------------------------------------------------------------- sign-in
 
 

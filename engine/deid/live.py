@@ -313,6 +313,7 @@ class LiveResult:
     angles_csv: str | None
     latency: dict
     note: str = ""
+    id: int = 0
 
 
 def angles_from_poses(poses: list[tuple[float, np.ndarray]], names: list[str] | tuple[str, ...], fps: float = NOMINAL_FPS) -> pd.DataFrame:
@@ -370,10 +371,14 @@ class LiveDeidentifier:
         self._next_extractor: _LiveExtractor | None = _LiveExtractor()
         # pipelined front for the webrtc callback
         self._front_cond = threading.Condition()
-        self._front_job: tuple[np.ndarray, float] | None = None
+        self._front_job: tuple[np.ndarray, float, int] | None = None
         self._front_out: np.ndarray | None = None
         self._front_thread: threading.Thread | None = None
+        self._epoch = 0  # bumped when a stream ends: frames queued before are dropped
         self._closed = False
+        self._finishing: threading.Event | None = None
+        self.last_result: LiveResult | None = None
+        self.results_made = 0
 
     # ----------------------------------------------------------------- settings
     def configure(self, *, mode: str | None = None, skeleton: bool | None = None,
@@ -408,48 +413,85 @@ class LiveDeidentifier:
         self.stats.reset()
         return _Session(self._gen, w, h, t, HeadTracker(max_gap=self.window, lead=0, hold=self.window), ext, rec)
 
-    def finish(self) -> LiveResult | None:
-        """End the session: close the recording and build the landmark and angle CSVs."""
-        from engine.kinematics.export import angles_csv, landmarks_csv
-        from engine.kinematics.pipeline import Settings, analyse
-
+    def end_stream(self) -> None:
+        """End the session without waiting (streamlit-webrtc's ``on_video_ended``, which
+        runs on the server's event loop): the recording is closed and the CSVs are
+        built in a thread; :meth:`wait_result` returns them."""
         with self._lock:
             s, self._session = self._session, None
             with self._front_cond:
+                self._epoch += 1
                 self._front_out = None
                 self._front_job = None
         if s is None:
+            return
+        done = threading.Event()
+        self._finishing = done
+        threading.Thread(target=self._finalise, args=(s, done), name="live-finalise", daemon=True).start()
+
+    def wait_result(self, timeout: float = 120) -> LiveResult | None:
+        """The result of the last ended session (None if none ended or not ready in time)."""
+        done = self._finishing
+        if done is not None and not done.wait(timeout):
             return None
-        video = s.recorder.close() if s.recorder is not None else None
+        return self.last_result
+
+    @property
+    def finishing(self) -> bool:
+        done = self._finishing
+        return done is not None and not done.is_set()
+
+    def finish(self) -> LiveResult | None:
+        """End the session and wait for the recording and the landmark and angle CSVs."""
+        if self._session is None and self._finishing is None:
+            return None
+        self.end_stream()
+        return self.wait_result()
+
+    def _finalise(self, s: _Session, done: threading.Event) -> None:
+        from engine.kinematics.export import angles_csv, landmarks_csv
+        from engine.kinematics.pipeline import Settings, analyse
+
         try:
-            table = s.extractor.to_table(s.extractor.fps_estimate() if s.n > 1 else self.fps)
+            video = s.recorder.close() if s.recorder is not None else None
             note = ""
             try:
-                res = analyse(table, Settings())
-                lm_csv, ang_csv = landmarks_csv(res), angles_csv(res)
-            except InputError as err:
-                lm_csv, ang_csv, note = table.df.to_csv(index=False, float_format="%.4f"), None, str(err)
+                table = s.extractor.to_table(s.extractor.fps_estimate() if s.n > 1 else self.fps)
+                try:
+                    res = analyse(table, Settings())
+                    lm_csv, ang_csv = landmarks_csv(res), angles_csv(res)
+                except InputError as err:
+                    lm_csv, ang_csv, note = table.df.to_csv(index=False, float_format="%.4f"), None, str(err)
+            finally:
+                s.extractor.close()
+            self.results_made += 1
+            self.last_result = LiveResult(
+                video=video,
+                frames=s.n,
+                seconds=round(max(s.last_t, 0.0), 3),
+                failed_closed=s.failed_closed,
+                landmarks_csv=lm_csv,
+                angles_csv=ang_csv,
+                latency=self.stats.summary(),
+                note=note,
+                id=self.results_made,
+            )
+        except Exception:  # noqa: BLE001 - the page says the session could not be saved
+            log.exception("finishing the live session failed")
         finally:
-            s.extractor.close()
-        if self._next_extractor is None and not self._closed:
-            self._next_extractor = _LiveExtractor()
-        return LiveResult(
-            video=video,
-            frames=s.n,
-            seconds=round(max(s.last_t, 0.0), 3),
-            failed_closed=s.failed_closed,
-            landmarks_csv=lm_csv,
-            angles_csv=ang_csv,
-            latency=self.stats.summary(),
-            note=note,
-        )
+            if self._next_extractor is None and not self._closed:
+                try:
+                    self._next_extractor = _LiveExtractor()
+                except Exception:  # noqa: BLE001 - made on demand at the next start instead
+                    pass
+            done.set()
 
     def close(self) -> None:
         """Stop the worker threads and free the models (ends a running session first)."""
         self._closed = True
         with self._front_cond:
             self._front_cond.notify_all()
-        if self._session is not None:
+        if self._session is not None or self.finishing:
             try:
                 self.finish()
             except Exception:  # noqa: BLE001
@@ -469,8 +511,14 @@ class LiveDeidentifier:
             h, w = frame.shape[:2]
             now = time.monotonic() if time_s is None else float(time_s)
             s = self._session
-            if s is None or (s.width, s.height) != (w, h) and s.recorder is None:
+            if s is None:
                 s = self._session = self._start(w, h, now)
+            elif (s.width, s.height) != (w, h):
+                # the camera changed resolution: boxes are in the old pixels, so warm up
+                # again (whole frames obscured until the background detector has looked)
+                self._gen += 1
+                s.gen, s.width, s.height = self._gen, w, h
+                s.tracker = HeadTracker(max_gap=self.window, lead=0, hold=self.window)
             t = max(now - s.t_origin, s.last_t + 1e-3 if s.n else 0.0)
             s.last_t = t
             i = s.n
@@ -573,7 +621,7 @@ class LiveDeidentifier:
         rgb = frame.to_ndarray(format="rgb24")
         t = frame.time if frame.time is not None else time.monotonic()
         with self._front_cond:
-            self._front_job = (rgb, float(t))
+            self._front_job = (rgb, float(t), self._epoch)
             self._front_cond.notify()
             if self._front_thread is None or not self._front_thread.is_alive():
                 self._front_thread = threading.Thread(target=self._front_run, name="live-process", daemon=True)
@@ -591,11 +639,15 @@ class LiveDeidentifier:
                 if self._front_job is None or self._closed:
                     self._front_thread = None
                     return
-                rgb, t = self._front_job
+                rgb, t, epoch = self._front_job
                 self._front_job = None
-            out = self.process(rgb, t)
+            with self._lock:  # a stream that ended meanwhile must not start a new session
+                if epoch != self._epoch:
+                    continue
+                out = self.process(rgb, t)
             with self._front_cond:
-                self._front_out = out
+                if epoch == self._epoch:
+                    self._front_out = out
 
     def latest_output(self) -> np.ndarray | None:
         with self._front_cond:

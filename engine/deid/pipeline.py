@@ -45,7 +45,7 @@ class DeidSettings:
     keep_audio: bool = True
     det_long_side: int = 640  # every cue runs on a copy this size
     hires_long_side: int = 1280  # CenterFace again at this size, for small faces ...
-    hires_every: int = 3  # ... on every n-th frame (tracks fill the frames between)
+    hires_every: int = 5  # ... on every n-th frame (tracks fill the frames between)
     face_threshold: float = 0.3
     max_people: int = 3
     window_s: float = 0.5  # look-ahead, hold and maximum gap, in seconds
