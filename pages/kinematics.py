@@ -9,7 +9,6 @@ landmark table and small JPEG thumbnails of de-identified (or wholly blurred) fr
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import streamlit as st
 
@@ -17,7 +16,7 @@ from engine.deid.cues import CenterFace
 from engine.kinematics import charts
 from engine.kinematics.angles import JOINT_LABELS
 from engine.kinematics.export import angles_csv, landmarks_csv, mot_text, summary_json, trc_text
-from engine.kinematics.backdrop import Backdrop, _skeleton_image, _thumbs_from_frames, _thumbs_from_video, extract_with_backdrop
+from engine.kinematics.backdrop import Backdrop, _skeleton_image, _thumbs_from_frames, extract_with_backdrop
 from engine.kinematics.landmarks import LandmarkTable, track_summary
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 from engine.kinematics.report import gait_table, report_html
@@ -25,8 +24,8 @@ from pages.ui import require_sign_in, session_dir, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
-# Set by the De-identify page: {"table": LandmarkTable, "label": str, and either
-# "blurred_frames": {frame index: obscured RGB preview} or "deid_video": path of the obscured video}
+# Set by the De-identify page: {"table": LandmarkTable, "label": str,
+# "blurred_frames": {frame index: obscured RGB preview}}
 HANDOVER_KEY = "kinematics_handover"
 
 
@@ -156,12 +155,8 @@ with user_errors():
     handover = st.session_state.get(HANDOVER_KEY)
     if handover and st.button("Use the clip from the De-identify page", key="kin_use_handover"):
         table = handover["table"]
-        if handover.get("blurred_frames"):
-            backdrop = _thumbs_from_frames(handover["blurred_frames"], table.width)
-        elif handover.get("deid_video"):
-            backdrop = _thumbs_from_video(Path(handover["deid_video"]), table.n_frames)
-        else:
-            backdrop = None
+        frames = handover.get("blurred_frames")
+        backdrop = _thumbs_from_frames(frames, table.width) if frames else None
         _store(table, handover.get("label", "de-identified clip"), backdrop)
     with video_source("kin") as src:
         if src is not None:

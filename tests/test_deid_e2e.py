@@ -7,8 +7,6 @@ import json
 import subprocess
 import sys
 
-import av
-import numpy as np
 import pytest
 
 from engine.deid.audit import AuditDetector, face_exposed

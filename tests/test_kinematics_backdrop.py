@@ -11,7 +11,6 @@ import pytest
 
 from engine.deid.audit import DETAIL_LIMIT, detail_retained
 from engine.deid.cues import CenterFace
-from engine.errors import ModelMissingError
 from engine.kinematics import backdrop as bd
 from engine.kinematics.backdrop import (
     MAX_THUMBS, THUMB_WIDTH, Backdrop, ThumbCollector, _skeleton_image, _thumb, _thumbs_from_frames,
@@ -82,28 +81,6 @@ def test_blur_all_thumbnail_carries_no_detail_of_the_face(video_w: int, face_px:
     assert blurred.shape == reference.shape
     assert detail_retained(reference, kept, box) > 0.9  # the measure sees the face ...
     assert detail_retained(reference, blurred, box) < limit  # ... and blur_all leaves none of it
-
-
-def test_missing_deid_models_fall_back_to_wholly_blurred_thumbnails(tmp_path, monkeypatch) -> None:
-    """Fail safe: without the de-identification models the landmarks are still measured
-    and only wholly blurred frames are kept; the half-written obscured video is removed."""
-    frames, boxes = moving_face_frames(6, face_px=120)
-    src = write_clip(tmp_path / "clip.mp4", frames)
-    session = tmp_path / "session"
-    session.mkdir()
-
-    def no_models(src_path, out, **kwargs):
-        out.write_bytes(b"partial")
-        raise ModelMissingError("not pulled")
-
-    monkeypatch.setattr(bd, "deidentify_video", no_models)
-    seen: list[float] = []
-    table, backdrop = extract_with_backdrop(src, session, seen.append)
-    assert table.n_frames == 6 and seen and seen[-1] <= 1.0
-    assert not backdrop.deidentified and list(backdrop.frames) == list(range(6))
-    for i, jpeg in zip(backdrop.frames, backdrop.jpegs):
-        assert detail_retained(_at_thumb_size(frames[i]), _decode(jpeg), boxes[i] * backdrop.scale) < 0.2
-    assert list(session.iterdir()) == []
 
 
 def test_extract_with_backdrop_shows_only_deidentified_frames_and_keeps_no_video(tmp_path, monkeypatch) -> None:

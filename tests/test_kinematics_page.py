@@ -57,65 +57,19 @@ def test_frame_slider_and_settings_rerun_cleanly(page: AppTest) -> None:
     assert page.metric[3].value.endswith("mm/px")
 
 
-@pytest.mark.parametrize("how", ["deid_video", "blurred_frames"])
-def test_a_result_handed_over_by_the_deidentify_page_is_used_without_decoding_the_raw_video(repo, tmp_path, how) -> None:
+def test_a_result_handed_over_by_the_deidentify_page_is_used_without_decoding_the_raw_video(repo) -> None:
     """Contract with the De-identify page: it stores the landmark table its observer
-    collected and the blurred video's path or its obscured preview frames under
-    ``kinematics_handover``."""
-    from engine.video import VideoWriter
-
+    collected and its obscured preview frames under ``kinematics_handover``."""
     pos, _ = sy.walking(seconds=3.0)
     table = sy.table_from_positions(pos, 30.0, width=320, height=240)
-    blurred = tmp_path / "blurred.mp4"
-    with VideoWriter(blurred, 30, (320, 240)) as w:
-        for i in range(table.n_frames):
-            w.write(np.full((240, 320, 3), i % 255, np.uint8))
     at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
     previews = {i: np.full((120, 160, 3), i % 255, np.uint8) for i in range(0, table.n_frames, 10)}
-    handover = {"table": table, "label": "handed over"}
-    handover.update({"deid_video": str(blurred)} if how == "deid_video" else {"blurred_frames": previews})
-    at.session_state["kinematics_handover"] = handover
+    at.session_state["kinematics_handover"] = {"table": table, "label": "handed over", "blurred_frames": previews}
     at.run()
     at.button(key="kin_use_handover").click().run()
     assert not at.exception
     state = at.session_state["kin"]
     assert state["table"] is not None and state["backdrop"].deidentified
-    assert len(state["backdrop"].jpegs) == (table.n_frames if how == "deid_video" else len(previews))
-    assert state["backdrop"].scale == pytest.approx(480 / 320 if how == "deid_video" else 0.5)
-    assert len(_elements(at._tree, "image")) == 1
-
-
-def test_measure_movement_calls_the_engine_with_the_session_folder_and_the_cached_face_model(
-    repo, samples_dir, monkeypatch
-) -> None:
-    """The page only wires widgets to ``engine.kinematics.backdrop.extract_with_backdrop``:
-    it passes the session's private folder for the temporary obscured video and its
-    cached CenterFace, reports progress, and stores what comes back."""
-    from engine.deid.cues import CenterFace
-    from engine.kinematics import backdrop as bd
-
-    pos, _ = sy.walking(seconds=3.0)
-    table = sy.table_from_positions(pos, 30.0, width=320, height=240)
-    thumbs = ThumbCollector(table.n_frames, 320, blur_all=True)
-    thumbs(np.full((240, 320, 3), 90, np.uint8), 0, 0.0)
-    calls: list[tuple] = []
-
-    def fake(path, out_dir, progress, *, centerface=None):
-        calls.append((path, out_dir, centerface))
-        progress(0.5)
-        progress(1.0)
-        return table, thumbs.backdrop()
-
-    monkeypatch.setattr(bd, "extract_with_backdrop", fake)
-    at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
-    at.run()
-    at.radio(key="kin_source").set_value("Try a sample clip").run()
-    at.button(key="kin_run").click().run()
-    assert not at.exception
-    assert len(calls) == 1
-    path, out_dir, cf = calls[0]
-    assert path.parent == samples_dir and out_dir.is_dir() and out_dir != samples_dir
-    assert isinstance(cf, CenterFace)
-    state = at.session_state["kin"]
-    assert state["table"] is table and not state["backdrop"].deidentified
+    assert len(state["backdrop"].jpegs) == len(previews)
+    assert state["backdrop"].scale == pytest.approx(0.5)
     assert len(_elements(at._tree, "image")) == 1

@@ -23,9 +23,8 @@ import cv2
 import numpy as np
 
 from engine.deid.pipeline import deidentify_video
-from engine.errors import ModelMissingError
 from engine.kinematics.landmarks import INDEX, SKELETON, LandmarkExtractor, LandmarkTable
-from engine.video import probe, read_frames
+from engine.video import probe
 
 if TYPE_CHECKING:
     from engine.deid.cues import CenterFace
@@ -106,14 +105,6 @@ class ThumbCollector:
         return Backdrop(self.jpegs, np.asarray(self.frames, dtype=int), self.scale, not self.blur_all)
 
 
-def _thumbs_from_video(path: Path, n_frames: int) -> Backdrop:
-    """Backdrop from an already de-identified video file (the ``"deid_video"`` form of
-    the De-identify page's hand-over; ``extract_with_backdrop`` no longer needs it)."""
-    info = probe(path)
-    thumbs = ThumbCollector(n_frames, info.width, blur_all=False)
-    for i, frame in enumerate(read_frames(path, info)):
-        thumbs(frame, i, i / info.fps)
-    return thumbs.backdrop()
 
 
 def _thumbs_from_frames(frames: dict[int, np.ndarray], video_width: int) -> Backdrop:
@@ -140,9 +131,6 @@ def extract_with_backdrop(
     ``out_dir`` (the caller's private session folder) and deleted before returning.
     ``centerface`` lets a server reuse its loaded face model.
 
-    Fail safe: if the de-identification models are missing (``ModelMissingError``,
-    data not pulled), the landmarks are still measured and every backdrop frame is
-    blurred as a whole instead, so nothing identifiable is ever shown.
     ``progress`` receives the fraction done, 0 to 1.
     """
     info = probe(path)
@@ -155,22 +143,9 @@ def extract_with_backdrop(
             progress=lambda i, n, t: progress(min(1.0, i / max(n, 1))),
         )
         return ext.to_table(info.fps), thumbs.backdrop()
-    except ModelMissingError:
-        pass  # de-identification models not pulled: fall back to whole-frame blur below
     finally:
         ext.close()
         out.unlink(missing_ok=True)
-    ext = LandmarkExtractor()
-    thumbs = ThumbCollector(info.n_frames, info.width, blur_all=True)
-    try:
-        for i, frame in enumerate(read_frames(path, info)):
-            ext(frame, i, i / info.fps)
-            thumbs(frame, i, i / info.fps)
-            if i % 10 == 0:
-                progress(min(1.0, (i + 1) / max(info.n_frames, 1)))
-    finally:
-        ext.close()
-    return ext.to_table(info.fps), thumbs.backdrop()
 
 
 def _skeleton_image(res: KinematicsResult, backdrop: Backdrop, frame: int) -> tuple[np.ndarray, int]:

@@ -1,0 +1,322 @@
+"""The live path without a browser: the causal tracker's carry-forward, the fail-closed
+policy (warm-up, late detector, errors), the webrtc callback's first frames, the
+recording and the thread-safe buffers.
+
+Detector stubs make the policy tests exact; the recording test runs the real models.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from engine.deid import live as L
+from engine.deid.audit import face_exposed
+from engine.deid.boxes import face_to_head
+from engine.deid.mask import apply_mask
+from engine.deid.tracking import HeadTracker
+from engine.live_buffer import LatencyStats, RingBuffer
+from engine.video import probe, read_frames
+from media import face_patch
+
+W, H = 640, 480
+
+
+def scene(x: int = 200, face_px: int = 120, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(40, 215, (H // 24, W // 24, 3), dtype=np.uint8)
+    frame = cv2.GaussianBlur(cv2.resize(noise, (W, H), interpolation=cv2.INTER_CUBIC), (0, 0), 2)
+    patch = face_patch(face_px)
+    ph, pw = patch.shape[:2]
+    y = (H - ph) // 2
+    frame[y:y + ph, x:x + pw] = patch
+    return frame, np.array([x, y, x + pw, y + ph], dtype=float)
+
+
+# --------------------------------------------------------------- causal tracker
+def test_tracker_carries_last_box_forward_growing_then_releases():
+    tr = HeadTracker(max_gap=5, lead=0, hold=5)
+    box = np.array([[100.0, 100.0, 200.0, 220.0]])
+    for i in range(5):
+        tr.update(i, box, [("blazeface",)])
+        regions = tr.regions_at(i)  # answered at once: nothing from the future is needed
+        assert len(regions) == 1 and regions[0].source == "detected"
+    sizes = []
+    for j in range(5, 10):
+        tr.update(j, np.zeros((0, 4)), [])
+        (r,) = tr.regions_at(j)
+        assert r.source == "hold"
+        b = r.box
+        assert b[0] <= 100 and b[1] <= 100 and b[2] >= 200 and b[3] >= 220  # still covers the last box
+        sizes.append(b[2] - b[0])
+    assert all(b > a for a, b in zip(sizes, sizes[1:]))  # widened every frame it is carried
+    tr.update(10, np.zeros((0, 4)), [])
+    assert tr.regions_at(10) == []  # released after the hold: the picture does not stay masked forever
+
+
+def test_tracker_without_lead_covers_nothing_before_first_sighting():
+    tr = HeadTracker(max_gap=5, lead=0, hold=5)
+    tr.update(3, np.array([[10.0, 10.0, 50.0, 60.0]]), [("pose",)])
+    assert tr.regions_at(2) == []
+    assert len(tr.regions_at(3)) == 1
+
+
+def test_tracker_bridges_a_missed_frame_with_the_held_box():
+    tr = HeadTracker(max_gap=5, lead=0, hold=5)
+    tr.update(0, np.array([[100.0, 100.0, 200.0, 220.0]]), [("pose",)])
+    tr.update(1, np.zeros((0, 4)), [])
+    (r,) = tr.regions_at(1)
+    assert r.source == "hold"
+    tr.update(2, np.array([[110.0, 100.0, 210.0, 220.0]]), [("pose",)])
+    (r,) = tr.regions_at(2)  # same track, and the box spans where the head was and is
+    assert r.track == 0 and r.box[0] <= 100 and r.box[2] >= 210
+
+
+# ------------------------------------------------------------ live, with stubs
+class FakeBackground:
+    """Stands in for the CenterFace worker: ``answer(index, t)`` -> (time_s, heads) or None."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self._res = None
+
+    def post(self, gen, index, t, small, scale):
+        got = self.answer(index, t)
+        if got is not None:
+            ts, heads = got
+            heads = np.asarray(heads, dtype=float).reshape(-1, 4)
+            self._res = L._FaceResult(gen, index, ts, heads, [("centerface",)] * len(heads))
+
+    def result(self, gen):
+        return self._res
+
+    def wait_idle(self, timeout=5.0):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def stubbed():
+    """A LiveDeidentifier whose cues are stubs: no face from BlazeFace, no body from Pose."""
+    made = []
+
+    def make(answer, **kw):
+        d = L.LiveDeidentifier(centerface=None, skeleton=False, **kw)
+        d._bg.close()
+        d._bg = FakeBackground(answer)
+        d._bf_far = lambda rgb: np.zeros((0, 5))
+        ext = d._next_extractor
+        ext.observe = lambda frame, i, t: None
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.close()
+
+
+def _whole_covered(orig: np.ndarray, out: np.ndarray, face: np.ndarray) -> bool:
+    """The frame is obscured as a whole: the face and a far-away background patch both lost."""
+    far = np.array([500, 20, 620, 120], dtype=float)
+    from engine.deid.audit import detail_retained
+
+    return detail_retained(orig, out, face) < 0.2 and detail_retained(orig, out, far) < 0.2
+
+
+def test_warm_up_covers_the_whole_frame_until_the_detector_has_looked(stubbed):
+    frame, face = scene()
+    d = stubbed(lambda i, t: None)  # the background detector has not answered yet
+    for i in range(10):
+        out = d.process(frame, i / 30)
+        assert _whole_covered(frame, out, face), f"frame {i} not covered as a whole during warm-up"
+    assert d.stats.summary()["failed_closed"] == 10
+
+
+def test_no_head_after_warm_up_shows_the_scene(stubbed):
+    frame, face = scene()
+    d = stubbed(lambda i, t: (t, []))  # the detector answers promptly and sees nobody
+    out = d.process(frame, 0.0)
+    assert np.array_equal(out, frame)  # nothing to cover: the picture is not frozen or blurred
+    assert d.stats.summary()["failed_closed"] == 0
+
+
+def test_late_detector_beyond_bound_fails_closed(stubbed):
+    frame, face = scene()
+    head = face_to_head(face[None])[0]
+    d = stubbed(lambda i, t: (0.0, [head]) if i == 0 else None)  # one answer, then silence
+    ok = d.process(frame, 0.0)
+    assert not face_exposed(frame, ok, face) and not _whole_covered(frame, ok, face)
+    for t in (0.2, 0.4, 0.5):
+        out = d.process(frame, t)
+        assert not face_exposed(frame, out, face)
+        assert not _whole_covered(frame, out, face)
+    for t in (0.6, 1.0, 3.0):
+        out = d.process(frame, t)
+        assert _whole_covered(frame, out, face), f"result {t:.1f} s late but the frame was not covered whole"
+
+
+def test_late_boxes_are_widened_with_their_lateness(stubbed):
+    frame, face = scene()
+    head = face_to_head(face[None])[0]
+    covered = []
+    for lag in (0.0, 0.1, 0.3):
+        d = stubbed(lambda i, t, lag=lag: (t - lag, [head]))
+        out = d.process(frame, 1.0)
+        covered.append(int((out != frame).any(axis=2).sum()))
+    assert covered[0] < covered[1] < covered[2]
+
+
+def test_head_lost_by_every_detector_stays_covered_for_the_hold(stubbed):
+    frame, face = scene()
+    head = face_to_head(face[None])[0]
+    d = stubbed(lambda i, t: (t, [head] if i < 10 else []))
+    outs = [d.process(frame, i / 30) for i in range(10 + d.window + 3)]
+    for i in range(10 + d.window):
+        assert not face_exposed(frame, outs[i], face), f"face exposed in frame {i} (held for {d.window} frames)"
+    assert face_exposed(frame, outs[-1], face)  # beyond the hold nothing claims a head is there
+
+
+def test_analysis_error_covers_the_whole_frame(stubbed):
+    frame, face = scene()
+    d = stubbed(lambda i, t: (t, []))
+
+    def boom(rgb):
+        raise RuntimeError("detector crashed")
+
+    d._bf_far = boom
+    out = d.process(frame, 0.0)
+    assert _whole_covered(frame, out, face)
+    assert d.stats.summary()["failed_closed"] == 1
+
+
+def _vf(rgb: np.ndarray, i: int) -> av.VideoFrame:
+    f = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    f.pts = i * 3000
+    f.time_base = Fraction(1, 90000)
+    return f
+
+
+def test_callback_never_returns_an_unprocessed_frame(stubbed):
+    frame, face = scene()
+    d = stubbed(lambda i, t: None)  # stays in warm-up: every processed frame covered whole
+    first = d.video_frame_callback(_vf(frame, 0)).to_ndarray(format="rgb24")
+    assert np.array_equal(first, L.placeholder(frame.shape))  # made from no camera pixel
+    deadline = time.monotonic() + 10
+    while d.latest_output() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert d.latest_output() is not None
+    for i in range(1, 6):
+        out = d.video_frame_callback(_vf(frame, i)).to_ndarray(format="rgb24")
+        assert not face_exposed(frame, out, face)
+    d.end_stream()
+    assert d.latest_output() is None and not d.active
+    # the next stream starts on the placeholder again, never on the last stream's picture
+    again = d.video_frame_callback(_vf(frame, 0)).to_ndarray(format="rgb24")
+    assert np.array_equal(again, L.placeholder(frame.shape))
+
+
+# ------------------------------------------------------- live, real detectors
+@pytest.fixture(scope="module")
+def centerface():
+    return L.live_centerface()
+
+
+def test_recording_holds_only_covered_frames_and_csvs(tmp_path, centerface):
+    frames = [scene(x=120 + 4 * i)[0] for i in range(45)]
+    boxes = [scene(x=120 + 4 * i)[1] for i in range(45)]
+    d = L.LiveDeidentifier(centerface=centerface, record_dir=tmp_path, angles=("right_knee",))
+    try:
+        shown = []
+        for i, f in enumerate(frames):
+            shown.append(d.process(f, i / 30))
+            d._bg.wait_idle()  # deterministic pace for the test: detector never late
+        for i, (f, out) in enumerate(zip(frames, shown)):
+            assert not face_exposed(f, out, boxes[i]), f"face exposed in processed frame {i}"
+        res = d.finish()
+    finally:
+        d.close()
+    assert res is not None and res.frames == 45
+    assert res.video is not None and res.video.exists()
+    info = probe(res.video)
+    assert (info.width, info.height) == (W, H) and abs(info.fps - 30) < 0.01
+    recorded = list(read_frames(res.video))
+    assert 44 <= len(recorded) <= 46  # one slot per 1/30 s of capture time
+    for i, out in enumerate(recorded):
+        k = min(i, len(frames) - 1)
+        assert not face_exposed(frames[k], out, boxes[k]), f"face exposed in recorded frame {i}"
+    assert res.landmarks_csv.splitlines()[0].startswith("frame,time_s,person,landmark,x,y,z,visibility")
+    assert res.latency["frames"] == 45 and res.latency["p95_ms"] is not None
+
+
+def test_fast_mask_covers_at_least_what_apply_mask_covers():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (H, W, 3), dtype=np.uint8)
+    for _ in range(20):
+        x0, y0 = rng.uniform(-50, 600), rng.uniform(-50, 440)
+        b = np.array([[x0, y0, x0 + rng.uniform(8, 300), y0 + rng.uniform(8, 300)]])
+        ref, fast = apply_mask(img, b), L.apply_mask_fast(img, b)
+        changed_ref = (ref != img).any(axis=2)
+        assert not (changed_ref & ~(fast != img).any(axis=2)).sum() > 0.001 * max(changed_ref.sum(), 1)
+        inside = changed_ref & (fast != img).any(axis=2)
+        if inside.any():
+            assert np.abs(ref.astype(int) - fast)[inside].mean() < 3
+
+
+# ------------------------------------------------------------------ buffers
+def test_ring_buffer_is_thread_safe_and_bounded():
+    buf: RingBuffer[int] = RingBuffer(100)
+
+    def writer(k):
+        for i in range(2000):
+            buf.append(k * 10_000 + i)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    snaps = []
+    while any(t.is_alive() for t in threads):
+        snaps.append(len(buf.snapshot()))
+    for t in threads:
+        t.join()
+    assert len(buf) == 100 and buf.total == 8000
+    assert all(n <= 100 for n in snaps)
+    per_writer = {}
+    for v in buf.snapshot():  # each writer's items stay in order
+        per_writer.setdefault(v // 10_000, []).append(v)
+    assert all(v == sorted(v) for v in per_writer.values())
+
+
+def test_latency_stats_percentiles():
+    st = LatencyStats(window=1000)
+    for ms in range(1, 101):
+        st.add(float(ms), failed_closed=ms <= 5)
+    s = st.summary()
+    assert s["frames"] == 100 and s["failed_closed"] == 5
+    assert abs(s["p50_ms"] - 50.5) < 0.01 and abs(s["p95_ms"] - 95.05) < 0.01 and s["max_ms"] == 100
+
+
+def test_angles_from_poses_straight_and_bent_knee():
+    def pose(bent: bool) -> np.ndarray:
+        p = np.zeros((33, 3))
+        p[:, 2] = 1.0
+        p[:, :2] = [320, 100]
+        for side in ("left", "right"):
+            p[L.INDEX[f"{side}_shoulder"], :2] = [320, 100]
+            p[L.INDEX[f"{side}_hip"], :2] = [320, 250]
+            p[L.INDEX[f"{side}_knee"], :2] = [320, 350]
+            p[L.INDEX[f"{side}_ankle"], :2] = [420, 350] if bent else [320, 450]
+            p[L.INDEX[f"{side}_heel"], :2] = p[L.INDEX[f"{side}_ankle"], :2] + [-10, 10]
+            p[L.INDEX[f"{side}_foot_index"], :2] = p[L.INDEX[f"{side}_ankle"], :2] + [20, 10]
+        return p
+
+    long = L.angles_from_poses([(0.0, pose(False)), (0.1, pose(True))], ["right_knee"])
+    v = long["degrees"].to_numpy()
+    assert abs(v[0]) < 1 and abs(abs(v[1]) - 90) < 1
