@@ -70,7 +70,8 @@ def test_two_node_cluster_survives_a_killed_worker_and_a_corrupt_clip(tmp_path, 
                 time.sleep(0.05)
 
     t0 = time.time()
-    summary = run_batch(tmp_path / "in", out, address=cluster.address, tmp_root=str(scratch), progress=progress)
+    summary = run_batch(tmp_path / "in", out, address=cluster.address, tmp_root=str(scratch), progress=progress,
+                        ray_kwargs={"_node_ip_address": "127.0.0.1"})
     elapsed = time.time() - t0
 
     assert killed, "no worker was caught mid-video"

@@ -8,8 +8,6 @@ which is where Streamlit's legacy ``pages/`` routing would skip app.py's gate.
 from __future__ import annotations
 
 import secrets as pysecrets
-import time
-
 import pytest
 
 from tests.browser import launch_chromium, page_errors, require_chromium, settle
@@ -102,8 +100,8 @@ def test_sign_in_gates_patient_pages(browser, app):
 
     # sign out closes the patient pages again
     page.get_by_role("button", name="Sign out").click()
-    time.sleep(1)
-    settle(page, timeout=60)
+    # Streamlit drops its cookie, then sends the browser to the provider's end-session page
+    page.wait_for_url(lambda url: "/oauth2/end_session" in url or "/auth/logout" in url, timeout=60_000)
     _goto(page, f"{base}/kinematics")
     assert _gated(page), "still open after sign-out"
     ctx.close()
