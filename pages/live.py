@@ -154,6 +154,8 @@ if done and not ctx.state.playing:
         f"{lat.get('p50_ms') or 0:.0f} ms, p95 {lat.get('p95_ms') or 0:.0f} ms · "
         f"{done['failed_closed']} frames covered as a whole"
     )
+    if done["note"]:
+        st.info(done["note"], icon=":material/info:")
     if done["video"]:
         st.video(done["video"])
     d1, d2, d3 = st.columns(3)
@@ -167,5 +169,5 @@ if done and not ctx.state.playing:
     if done["angles_csv"]:
         d3.download_button("Download angles (CSV)", done["angles_csv"], file_name="angles.csv",
                            mime="text/csv", on_click="ignore")
-    elif done["note"]:
-        d3.caption(done["note"])
+    else:
+        d3.caption("No angles: no whole body was seen.")

@@ -37,8 +37,10 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_outputs(out_dir: Path, inputs: dict[str, Path], *, kinematics: bool = False) -> None:
-    """Complete folders under final names only; no raw input copied anywhere."""
+def check_outputs(out_dir: Path, inputs: dict[str, Path], *, kinematics: bool = False, killed: bool = False) -> None:
+    """Complete folders under final names only; no raw input copied anywhere.  After a
+    SIGKILL (``killed``) the staging folder may still hold the killed attempt's partial
+    (blurred) files: never under a final name, deleted by the next run."""
     raw = {sha(p) for p in inputs.values()}
     videos = out_dir / "videos"
     for d in videos.iterdir():
@@ -48,11 +50,14 @@ def check_outputs(out_dir: Path, inputs: dict[str, Path], *, kinematics: bool = 
         assert extra <= {"kinematics"}, extra
         if kinematics and "kinematics" in names:
             assert {p.name for p in (d / "kinematics").iterdir()} == KINEMATICS_FILES
+    staging = out_dir / ".staging"
     for p in out_dir.rglob("*"):
-        assert not p.name.endswith((".partial.mp4", ".tmp")), p
+        if not (killed and p.is_relative_to(staging)):
+            assert not p.name.endswith((".partial.mp4", ".tmp")), p
         if p.is_file():
             assert sha(p) not in raw, f"a raw input was copied to {p}"
-    assert not (out_dir / ".staging").exists() or not any((out_dir / ".staging").iterdir())
+    if not killed:
+        assert not staging.exists() or not any(staging.iterdir())
 
 
 def kill_leftovers(before: set[int]) -> None:

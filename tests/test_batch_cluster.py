@@ -1,4 +1,5 @@
-"""A real Ray cluster on 127.0.0.1: a head with no CPU (it only schedules) and two
+"""A real Ray cluster on this machine (every node on this host; Ray binds to the host's
+own address: in this sandbox a GCS pinned to 127.0.0.1 was not reachable): a head with no CPU (it only schedules) and two
 worker nodes with one CPU each.  A folder of short generated clips, one corrupt, is
 processed; while it runs the test SIGKILLs a worker process in the middle of a video.
 Every clip must end exactly once, done or failed; the corrupt one failed with its
@@ -33,11 +34,11 @@ def cluster(tmp_path):
     from ray.cluster_utils import Cluster
 
     before = children()
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False, "node_ip_address": "127.0.0.1",
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False,
                                                       "object_store_memory": 80 * 1024 * 1024})
     try:
         for _ in range(2):
-            c.add_node(num_cpus=1, object_store_memory=80 * 1024 * 1024, node_ip_address="127.0.0.1")
+            c.add_node(num_cpus=1, object_store_memory=80 * 1024 * 1024)
         c.wait_for_nodes()
         yield c
     finally:
@@ -70,8 +71,7 @@ def test_two_node_cluster_survives_a_killed_worker_and_a_corrupt_clip(tmp_path, 
                 time.sleep(0.05)
 
     t0 = time.time()
-    summary = run_batch(tmp_path / "in", out, address=cluster.address, tmp_root=str(scratch), progress=progress,
-                        ray_kwargs={"_node_ip_address": "127.0.0.1"})
+    summary = run_batch(tmp_path / "in", out, address=cluster.address, tmp_root=str(scratch), progress=progress)
     elapsed = time.time() - t0
 
     assert killed, "no worker was caught mid-video"

@@ -121,3 +121,38 @@ def test_cli_registers_batch(repo):
     r = subprocess.run([sys.executable, "-m", "engine", "batch", "/nonexistent-folder", "-o", "/tmp/x-out-batch"],
                        cwd=repo, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.strip().startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_page_folders_are_confined_and_results_render(tmp_path, monkeypatch, repo):
+    from streamlit.testing.v1 import AppTest
+
+    from engine.batch import launch
+
+    root, outs = tmp_path / "archive", tmp_path / "outs"
+    make_archive(root / "clinic", 1, frames=3, corrupt=False)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.setenv("BATCH_ROOT", str(root))
+    monkeypatch.setenv("BATCH_OUT_ROOT", str(outs))
+    assert launch.input_folders(root) == ["clinic/ward-b"]
+    for bad in ("..", "../elsewhere", "/etc", "clinic/../../elsewhere"):
+        with pytest.raises(InputError):
+            launch.inside(root, bad)
+    (root / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(InputError):
+        launch.inside(root, "link")
+
+    # a finished batch's output, faked: manifest, state, combined tables
+    out = launch.output_for("clinic/ward-b")
+    rows = [{"source": "patient 0.mp4", "video_id": "0" * 16, "status": "done", "frames": 3, "seconds": 1.0,
+             "node": "n1", "qc_passed": True, "kinematics": "skipped"},
+            {"source": "x.mp4", "video_id": "1" * 16, "status": "failed", "error": "This file is damaged."}]
+    table = mf._normalise(pd.DataFrame(rows))
+    mf.write(table, out / mf.MANIFEST)
+    aggregate.combine(out, table)
+    mf.atomic_write_text(out / "run.json", json.dumps({"state": "finished", "elapsed_s": 3.0}))
+    at = AppTest.from_file(str(repo / "pages" / "batch.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.metric][:2] == ["1", "1"]
+    assert at.selectbox[0].options == ["clinic/ward-b"]
+

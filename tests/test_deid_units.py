@@ -131,3 +131,15 @@ def test_exposure_rule_flags_untouched_and_half_covered_faces():
     blurred = apply_mask(frame, face_to_head(truth[None]), "blur")
     assert face_exposed(frame, blurred, truth, output_faces=np.array([[*truth, 0.9]]))
     assert not face_exposed(frame, blurred, truth, output_faces=np.array([[*truth, 0.2]]))
+
+
+def test_lead_and_hold_follow_a_small_fast_face():
+    """A 16 px face moving 7 px a frame: the frames before its first detection and
+    after its last one are covered where it really is, not where it was seen."""
+    small = np.array([100.0, 200.0, 116.0, 221.0])
+    truth = {f: small + [7 * f, 0, 7 * f, 0] for f in range(40)}
+    t = HeadTracker(max_gap=8, lead=8, hold=8)
+    _feed(t, {f: [truth[f]] for f in range(10, 30)}, 40)
+    for f in list(range(2, 10)) + list(range(30, 38)):
+        (r,) = t.regions_at(f)
+        assert r.source in {"lead", "hold"} and _contains(r.box, truth[f]), (f, r.box, truth[f])

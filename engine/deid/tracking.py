@@ -11,6 +11,9 @@ occupy:
   detector is sure of it); the live path has no look-ahead and uses ``lead=0``;
 - ``hold`` frames after its last detection keep its last box, growing each frame
   (the head is still there, the detector just lost it);
+- lead and hold boxes also cover where the head would be if it kept the velocity
+  of the track's first (last) detections: a small face crossing the frame moves
+  further than its own width in a few frames;
 - every detected frame also takes the union with its neighbours' boxes, so a mask
   never lags a moving head by a frame.
 
@@ -26,6 +29,7 @@ import numpy as np
 from engine.deid.boxes import centre_distance, grow, iou
 
 GROW_PER_FRAME = 0.03
+GROW_PX_PER_FRAME = 2.0  # tiny boxes must grow in pixels too, not only in proportion
 MAX_GROWTH = 2.0
 GAP_GROWTH = 1.15
 
@@ -103,6 +107,23 @@ class HeadTracker:
         return gone
 
 
+def _velocity(t: Track, at_end: bool) -> np.ndarray:
+    """Box motion per frame from the two detections at one end of the track (or 0)."""
+    frames = sorted(t.boxes)
+    if len(frames) < 2:
+        return np.zeros(4)
+    a, b = (frames[-2], frames[-1]) if at_end else (frames[0], frames[1])
+    return (t.boxes[b] - t.boxes[a]) / (b - a)
+
+
+def _widened(box: np.ndarray, shift: np.ndarray, frames: int) -> np.ndarray:
+    """Union of the box held still and the box moved by ``shift``, grown for ``frames``."""
+    f = min(1 + GROW_PER_FRAME * frames, MAX_GROWTH)
+    pad = GROW_PX_PER_FRAME * frames
+    both = grow(np.stack([box, box + shift]), f)
+    return np.concatenate([both[:, :2].min(axis=0) - pad, both[:, 2:].max(axis=0) + pad])
+
+
 def _track_region(t: Track, j: int, lead: int, hold: int) -> Region | None:
     first, last = t.first, t.last
     if j in t.boxes:
@@ -118,9 +139,7 @@ def _track_region(t: Track, j: int, lead: int, hold: int) -> Region | None:
         box = (1 - w) * t.boxes[a] + w * t.boxes[b]
         return Region(grow(box, GAP_GROWTH)[0], t.id, "interpolated", ())
     if last < j <= last + hold:
-        f = min(1 + GROW_PER_FRAME * (j - last), MAX_GROWTH)
-        return Region(grow(t.boxes[last], f)[0], t.id, "hold", ())
+        return Region(_widened(t.boxes[last], _velocity(t, True) * (j - last), j - last), t.id, "hold", ())
     if first - lead <= j < first:
-        f = min(1 + GROW_PER_FRAME * (first - j), MAX_GROWTH)
-        return Region(grow(t.boxes[first], f)[0], t.id, "lead", ())
+        return Region(_widened(t.boxes[first], -_velocity(t, False) * (first - j), first - j), t.id, "lead", ())
     return None
