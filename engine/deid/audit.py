@@ -9,8 +9,9 @@ either
    what a recogniser needs: eyes, brows, mouth, edges) correlates with the original
    crop's high-pass part above ``DETAIL_LIMIT`` (0.35; an untouched face gives 1, a
    half-covered face about 0.7, our masks 0.0 to 0.13), or
-2. an audit face detector (CenterFace at full resolution, threshold 0.5) still
-   finds a face at that place in the output (IoU >= 0.3).
+2. an audit face detector (CenterFace at full resolution, score >= 0.75) still
+   finds a face at that place in the output (IoU >= 0.3).  Not lower: CenterFace
+   scores a smooth, skin-coloured blur blob up to about 0.66, which is no face.
 
 Otherwise it is obscured.  The truth boxes come from the synthetic clip's known
 geometry, or, on real clips, from the audit detector run at a low threshold on the
@@ -25,7 +26,7 @@ import numpy as np
 from engine.deid.boxes import iou
 
 DETAIL_LIMIT = 0.35
-DETECT_LIMIT = 0.5
+DETECT_LIMIT = 0.75
 
 
 def _crop(frame: np.ndarray, box: np.ndarray) -> np.ndarray:

@@ -409,16 +409,22 @@ class LiveDeidentifier:
         runs on the server's event loop): the recording is closed and the CSVs are
         built in a thread; :meth:`wait_result` returns them."""
         with self._lock:
-            s, self._session = self._session, None
+            s = self._session
+            if s is None:
+                return
+            done = threading.Event()
+            self._finishing = done  # before the session is dropped: a reader never sees neither
+            self._session = None
             with self._front_cond:
                 self._epoch += 1
                 self._front_out = None
                 self._front_job = None
-        if s is None:
-            return
-        done = threading.Event()
-        self._finishing = done
         threading.Thread(target=self._finalise, args=(s, done), name="live-finalise", daemon=True).start()
+
+    def end_stream_soon(self) -> None:
+        """:meth:`end_stream` from a short thread, for callers on the event loop that
+        must not wait for a frame being processed."""
+        threading.Thread(target=self.end_stream, name="live-end", daemon=True).start()
 
     def wait_result(self, timeout: float = 120) -> LiveResult | None:
         """The result of the last ended session (None if none ended or not ready in time)."""
