@@ -36,6 +36,8 @@ def home() -> None:
         st.caption("Joint angles, range of motion, gait and tremor measures, with CSV and OpenSim exports.")
         st.page_link(DIFFUSION, label="Diffusion sampler (GMM-DDIM)", icon=":material/blur_on:")
         st.caption("Compare DDIM and moment-matched Gaussian-mixture DDIM on a model trained here.")
+        st.page_link(BATCH, label="Batch processing", icon=":material/dynamic_feed:")
+        st.caption("De-identify and measure a whole folder of videos, locally or on a Ray cluster.")
     st.subheader("What is stored")
     st.markdown(
         "- **No raw video is kept.** An upload lives in a private temporary folder only while it is "
@@ -53,10 +55,11 @@ DEID = st.Page("pages/deidentify.py", title="De-identify", icon=":material/face_
 LIVE = st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:")
 KINEMATICS = st.Page("pages/kinematics.py", title="Kinematics", icon=":material/monitoring:")
 DIFFUSION = st.Page("pages/diffusion.py", title="Diffusion sampler", icon=":material/blur_on:")
+BATCH = st.Page("pages/batch.py", title="Batch processing", icon=":material/dynamic_feed:")
 
 # Pages that show or take patient data: behind sign-in whenever sign-in is configured
 # (README, docs/security.md).  The diffusion demo and the home page stay open.
-PATIENT_PAGES = [DEID, LIVE, KINEMATICS]
+PATIENT_PAGES = [DEID, LIVE, KINEMATICS, BATCH]
 
 current = st.navigation({"": [HOME], "Patient video": PATIENT_PAGES, "Research demos": [DIFFUSION]})
 account_box()

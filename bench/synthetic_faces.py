@@ -2,7 +2,7 @@
 
 Faces: the astronaut (scikit-image) and Grace Hopper (matplotlib sample data).  Each
 scenario stresses one way detectors fail: tiny-to-large scale, in-plane rotation,
-a head turn (the face narrows to a profile sliver), partial occlusion, and a face
+a head turn (the face narrows to a profile's width), partial occlusion, and a face
 leaving the frame.  Truth is the pasted face's bounding box, clipped to the frame.
 """
 
@@ -80,9 +80,9 @@ def scenario(name: str) -> tuple[list[np.ndarray], list[list[tuple]]]:
             region[inside] = rot[inside]
             ys, xs = np.nonzero(inside)
             boxes.append((x + xs.min(), y + ys.min(), x + xs.max() + 1, y + ys.max() + 1))
-        elif name == "turn":  # yaw: the face narrows to a sliver and back, twice
+        elif name == "turn":  # yaw: the face narrows to a profile's width and back, twice
             p = _resize(faces[0], 140)
-            k = 0.15 + 0.85 * abs(np.cos(2 * np.pi * t))
+            k = 0.45 + 0.55 * abs(np.cos(2 * np.pi * t))  # a profile is about half as wide
             p = cv2.resize(p, (max(4, int(p.shape[1] * k)), p.shape[0]))
             boxes.append(_paste(f, p, 560 + int(70 * (1 - k)), 240))
         elif name == "occlude":  # a bar sweeps across the face

@@ -73,11 +73,11 @@ def progress_view() -> None:
     m[3].metric("Failed QC", c["qc_flagged"], help="Done, but a head a cue saw was left uncovered in some frame: check before sharing.")
     if running and state["state"] != "running":
         st.rerun()  # the batch ended: redraw the whole page with its results
-    st.altair_chart(charts.status_chart(table), use_container_width=True)
+    st.altair_chart(charts.status_chart(table), width="stretch")
     if c["done"]:
-        st.altair_chart(charts.throughput_chart(table), use_container_width=True)
+        st.altair_chart(charts.throughput_chart(table), width="stretch")
     with st.expander("Manifest", expanded=bool(c["failed"])):
-        st.dataframe(table, hide_index=True, use_container_width=True)
+        st.dataframe(table, hide_index=True, width="stretch")
 
 
 progress_view()
@@ -87,12 +87,12 @@ if state and state.get("state") != "running":
     rom, angles, gait = tables["rom.csv"], tables["angles.parquet"], tables["gait.csv"]
     if not angles.empty:
         st.subheader("Movement across videos")
-        st.altair_chart(charts.rom_chart(rom), use_container_width=True)
+        st.altair_chart(charts.rom_chart(rom), width="stretch")
         angle = st.selectbox("Angle", sorted(angles["angle"].unique()),
                              index=sorted(angles["angle"].unique()).index("left_knee") if "left_knee" in set(angles["angle"]) else 0)
-        st.altair_chart(charts.angle_chart(angles, angle), use_container_width=True)
+        st.altair_chart(charts.angle_chart(angles, angle), width="stretch")
         if gait["measure"].eq("cadence_steps_per_min").any() and gait["value"].notna().any():
-            st.altair_chart(charts.gait_chart(gait), use_container_width=True)
+            st.altair_chart(charts.gait_chart(gait), width="stretch")
     st.subheader("Combined tables")
     st.caption("Keyed by video id (a content hash), never by file name; the manifest maps the two.")
     d = out_dir / aggregate.COMBINED

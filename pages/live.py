@@ -78,7 +78,7 @@ ctx = webrtc_streamer(
     key="live",
     mode=WebRtcMode.SENDRECV,
     video_frame_callback=live.video_frame_callback,
-    on_video_ended=live.end_stream,
+    on_video_ended=live.end_stream_soon,  # runs on the event loop: must not wait for a frame
     # The callback hands frames to the engine's own worker and never returns an
     # unprocessed frame; streamlit-webrtc's async mode would (before its first output).
     async_processing=False,

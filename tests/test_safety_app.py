@@ -70,39 +70,27 @@ def _app(script: str | None, secrets: dict | None, *, direct: bool = False):
     return at.run()
 
 
-def _texts(at) -> str:
-    parts = [t.value for t in at.title] + [e.value for e in at.info] + [e.value for e in at.error]
-    parts += [m.value for m in at.markdown]
-    return "\n".join(str(p) for p in parts)
-
-
 def _gated_itself(script: str) -> bool:
     return "require_sign_in()" in (REPO / script).read_text()
 
 
 @pytest.mark.parametrize("script", [
-    pytest.param(s, marks=pytest.mark.xfail(
-        not _gated_itself(s), strict=True,
-        reason=f"{s} does not call pages.ui.require_sign_in() at its top yet (app.py's gate still covers it "
-               "when routed through st.navigation; see test_browser_safety_auth)"))
-    for s in PATIENT_SCRIPTS
+    "pages/deidentify.py",
+    "pages/kinematics.py",
+    # pages/live.py belongs to the webcam work item; until it calls require_sign_in() at its
+    # top, app.py's gate alone covers it (checked in a real server by test_browser_safety_auth)
+    pytest.param("pages/live.py", marks=pytest.mark.xfail(
+        not _gated_itself("pages/live.py"), strict=True,
+        reason="pages/live.py does not call pages.ui.require_sign_in() at its top yet")),
 ])
 def test_patient_pages_need_sign_in_when_configured(script):
-    """AppTest runs a page file directly (Streamlit's legacy pages/ mode), so this checks the
-    page's own gate; the browser test checks app.py's gate on a real server."""
-    at = _app(script, GOOD_AUTH)
+    """Each patient page stops by itself (run directly, without app.py): defence in depth.
+    app.py's gate is checked on a real server by test_browser_safety_auth."""
+    at = _app(script, GOOD_AUTH, direct=True)
     assert not at.exception, [e.message for e in at.exception]
     assert [t.value for t in at.title] == ["Sign in to continue"], "the page ran without a signed-in user"
     assert any(b.label == "Sign in" for b in at.button)
     assert len(at.get("file_uploader")) == 0
-
-
-@pytest.mark.parametrize("script", ["pages/deidentify.py", "pages/kinematics.py"])
-def test_patient_page_gate_holds_without_the_navigation(script):
-    """Defence in depth: the page itself stops when run outside app.py's gate."""
-    at = _app(script, GOOD_AUTH, direct=True)
-    assert not at.exception, [e.message for e in at.exception]
-    assert [t.value for t in at.title] == ["Sign in to continue"]
 
 
 @pytest.mark.parametrize("script", OPEN_SCRIPTS, ids=["home", "diffusion"])

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
+
 from engine.batch import manifest as mf
 from engine.batch.tasks import process_video
 from engine.errors import InputError
@@ -172,7 +174,7 @@ def _run_locked(in_dir, out_dir, address, workers, options, max_retries, progres
         if not force and now - last_flush < flush_every_s:
             return
         last_flush = now
-        table = mf._normalise(__import__("pandas").DataFrame(rows, columns=mf.COLUMNS)) if rows else mf.empty()
+        table = mf._normalise(pd.DataFrame(rows, columns=mf.COLUMNS)) if rows else mf.empty()
         mf.write(table, man_path)
         state.update(extra)
         _write_state(out_dir, **state, counts=mf.counts(table), elapsed_s=round(now - t0, 1))
