@@ -92,6 +92,11 @@ def probe(
     """
     with _open(path) as container:
         stream = _video_stream(container)
+        # Refuse an oversized picture before decoding one (a hostile header can claim
+        # a frame of gigabytes); the exact, rotated size is checked again below.
+        cw, ch = stream.codec_context.width, stream.codec_context.height
+        if cw and ch and cw * ch > max_pixels:
+            raise InputError(f"The video's resolution {cw}x{ch} is over the limit of {max_pixels // 1_000_000} megapixels.")
         first = None
         try:
             for frame in container.decode(stream):
@@ -148,6 +153,7 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
     with _open(path) as container:
         stream = _video_stream(container)
         stream.thread_type = "AUTO"
+        indexed = int(stream.frames or 0)  # frames the container's index lists (0: unknown)
         try:
             for frame in container.decode(stream):
                 count += 1
@@ -156,6 +162,11 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
             raise InputError(f"The video is damaged: decoding stopped after {count} frames.") from err
     if count == 0:
         raise InputError("The video contains no frames.")
+    # A file cut short after its index (e.g. a +faststart MP4 whose upload stopped)
+    # ends cleanly, without a decoding error: compare with the index, allowing for
+    # the frame or two that edit lists and B-frame delay can hide.
+    if indexed and count < indexed - max(2, indexed // 100):
+        raise InputError(f"The video is damaged or cut short: only {count} of its {indexed} frames could be decoded.")
 
 
 class VideoWriter:
