@@ -12,7 +12,9 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from engine.deid.live import CHART_SECONDS, JOINT_CHOICES, LiveDeidentifier, angles_from_poses, live_centerface
 from engine.deid.mask import MODES
-from pages.ui import session_dir
+from pages.ui import require_sign_in, session_dir
+
+require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
 
 @st.cache_resource(show_spinner="Loading the face detector…")

@@ -70,18 +70,10 @@ def _app(script: str | None, secrets: dict | None, *, direct: bool = False):
     return at.run()
 
 
-def _gated_itself(script: str) -> bool:
-    return "require_sign_in()" in (REPO / script).read_text()
-
-
 @pytest.mark.parametrize("script", [
     "pages/deidentify.py",
     "pages/kinematics.py",
-    # pages/live.py belongs to the webcam work item; until it calls require_sign_in() at its
-    # top, app.py's gate alone covers it (checked in a real server by test_browser_safety_auth)
-    pytest.param("pages/live.py", marks=pytest.mark.xfail(
-        not _gated_itself("pages/live.py"), strict=True,
-        reason="pages/live.py does not call pages.ui.require_sign_in() at its top yet")),
+    "pages/live.py",
 ])
 def test_patient_pages_need_sign_in_when_configured(script):
     """Each patient page stops by itself (run directly, without app.py): defence in depth.

@@ -12,7 +12,7 @@ causally: no frame waits for a later one.  Per frame, on the calling thread
 - the causal tracker (``HeadTracker(lead=0)``): every box a head was seen in this
   frame or the previous one, and for ``hold`` frames (half a second) after a head
   was last seen its last box, growing each frame;
-- the mask (``mask.py``'s ellipse and content, composited by :func:`apply_mask_fast`),
+- the mask (``mask.apply_mask``, the same as the upload path),
   then the optional skeleton and angle labels.
 
 In a background thread, on the newest frame whenever it is free: CenterFace (the
@@ -56,7 +56,7 @@ import pandas as pd
 
 from engine.deid.boxes import clip_boxes, grow, merge_overlapping
 from engine.deid.cues import CenterFace, face_heads, pose_head_box
-from engine.deid.mask import MARGIN, MODES, _obscured, obscure_whole
+from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker
 from engine.errors import InputError
 from engine.kinematics.angles import all_angles, facing_direction, joint_angles, segment_angles
@@ -582,7 +582,7 @@ class LiveDeidentifier:
         elif late > MAX_LAG_S:
             out, failed = self._whole(frame, "catching up"), True
         else:
-            out = apply_mask_fast(frame, np.array([r.box for r in regions]).reshape(-1, 4), self.mode)
+            out = apply_mask(frame, np.array([r.box for r in regions]).reshape(-1, 4), self.mode)
             failed = False
         if lm is not None and self.skeleton:
             if i % 15 == 0:
@@ -656,31 +656,6 @@ class LiveDeidentifier:
     def latest_output(self) -> np.ndarray | None:
         with self._front_cond:
             return self._front_out
-
-
-def apply_mask_fast(frame: np.ndarray, boxes: np.ndarray, mode: str = "blur") -> np.ndarray:
-    """``mask.apply_mask`` with a cheaper composite: the same ellipse (drawn with
-    ``cv2.ellipse`` at 1/16 px, half a pixel larger, so it covers every pixel
-    ``apply_mask`` covers) and the same obscured content (``mask._obscured``), copied
-    with ``cv2.copyTo`` instead of boolean indexing (a 250 px head: ~1 ms instead of ~8)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}")
-    out = frame.copy()
-    fh, fw = frame.shape[:2]
-    for x0, y0, x1, y1 in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        ax, ay = max((x1 - x0) / 2 * MARGIN, 1.0), max((y1 - y0) / 2 * MARGIN, 1.0)
-        X0, Y0 = int(max(0, np.floor(cx - ax - 1))), int(max(0, np.floor(cy - ay - 1)))
-        X1, Y1 = int(min(fw, np.ceil(cx + ax + 1))), int(min(fh, np.ceil(cy + ay + 1)))
-        if X1 <= X0 or Y1 <= Y0:
-            continue
-        patch = np.ascontiguousarray(out[Y0:Y1, X0:X1])
-        inside = np.zeros(patch.shape[:2], dtype=np.uint8)
-        cv2.ellipse(inside, (round((cx - X0 - 0.5) * 16), round((cy - Y0 - 0.5) * 16)),
-                    (round((ax + 0.5) * 16), round((ay + 0.5) * 16)), 0, 0, 360, 255, -1, cv2.LINE_8, 4)
-        cv2.copyTo(np.ascontiguousarray(_obscured(patch, mode)), inside, patch)
-        out[Y0:Y1, X0:X1] = patch
-    return out
 
 
 def placeholder(shape: tuple[int, ...], text: str = "Starting face protection...") -> np.ndarray:

