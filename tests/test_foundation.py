@@ -19,6 +19,20 @@ import pytest
 
 from tests.browser import REPO, app_pages
 
+# streamlit-webrtc needs a real server runtime (its session manager), which AppTest
+# replaces with a mock; those pages are rendered by a real server in headless Chromium
+# instead (tests/test_browser_pages.py, tests/test_live_browser.py).
+NEEDS_SERVER = {"pages/live.py"}
+
+
+def _apptest_params(pages):
+    return [
+        pytest.param(p, id=p.id, marks=pytest.mark.skip(reason="streamlit-webrtc needs a real server: browser-tested"))
+        if p.script in NEEDS_SERVER else pytest.param(p, id=p.id)
+        for p in pages
+    ]
+
+
 PAGES = app_pages()
 FILE_PAGES = [p for p in PAGES if p.script]
 PAGE_TIMEOUT = 120  # seconds; a first page run imports mediapipe / torch
@@ -203,7 +217,7 @@ def test_home_renders(app_test):
     assert at.title, "the home page renders no title"
 
 
-@pytest.mark.parametrize("app_page", FILE_PAGES, ids=[p.id for p in FILE_PAGES])
+@pytest.mark.parametrize("app_page", _apptest_params(FILE_PAGES))
 def test_page_renders(app_page, app_test):
     home = _home_titles(app_test)
     at = app_test(app_page.script).run()
@@ -215,7 +229,7 @@ def test_page_renders(app_page, app_test):
     assert titles != home, f"switching to {app_page.script} still shows the home page"
 
 
-@pytest.mark.parametrize("app_page", PAGES, ids=[p.id for p in PAGES])
+@pytest.mark.parametrize("app_page", _apptest_params(PAGES))
 def test_page_renders_before_dvc_pull(app_page, app_test, tmp_path, monkeypatch):
     """A fresh clone without models or data: pages show sentences, never a traceback."""
     (tmp_path / "models").mkdir()
