@@ -143,3 +143,14 @@ def test_lead_and_hold_follow_a_small_fast_face():
     for f in list(range(2, 10)) + list(range(30, 38)):
         (r,) = t.regions_at(f)
         assert r.source in {"lead", "hold"} and _contains(r.box, truth[f]), (f, r.box, truth[f])
+
+
+def test_a_head_split_by_an_occluder_keeps_its_size():
+    """Detectors that see only half a head (an occluder splits it) give a small box;
+    the track's box stays as large as the head was over the recent frames."""
+    t = HeadTracker(max_gap=8, lead=0, hold=8)
+    half = np.array([120.0, 100.0, 140.0, 150.0])  # only the right half is seen
+    _feed(t, {**{f: [BOX] for f in range(0, 5)}, **{f: [half] for f in range(5, 9)}}, 9)
+    for f in range(5, 9):
+        (r,) = t.regions_at(f)
+        assert r.box[2] - r.box[0] >= BOX[2] - BOX[0] and r.box[3] - r.box[1] >= BOX[3] - BOX[1]

@@ -15,7 +15,10 @@ occupy:
   of the track's first (last) detections: a small face crossing the frame moves
   further than its own width in a few frames;
 - every detected frame also takes the union with its neighbours' boxes, so a mask
-  never lags a moving head by a frame.
+  never lags a moving head by a frame;
+- a track's box never shrinks below the largest size it had over the last
+  ``hold`` frames: a head that an occluder splits, or that turns, is still as big
+  as it was, even if the detectors now see only part of it.
 
 Pure Python over small arrays: no frames are held here.
 """
@@ -116,6 +119,18 @@ def _velocity(t: Track, at_end: bool) -> np.ndarray:
     return (t.boxes[b] - t.boxes[a]) / (b - a)
 
 
+def _size_floor(t: Track, j: int, box: np.ndarray, window: int) -> np.ndarray:
+    """``box`` grown about its centre to the track's largest width and height over
+    the ``window`` frames before ``j``."""
+    recent = [t.boxes[k] for k in t.boxes if j - window <= k < j]
+    if not recent:
+        return box
+    sizes = np.stack([b[2:] - b[:2] for b in recent]).max(axis=0)
+    half = np.maximum(box[2:] - box[:2], sizes) / 2
+    c = (box[:2] + box[2:]) / 2
+    return np.concatenate([c - half, c + half])
+
+
 def _widened(box: np.ndarray, shift: np.ndarray, frames: int) -> np.ndarray:
     """Union of the box held still and the box moved by ``shift``, grown for ``frames``."""
     f = min(1 + GROW_PER_FRAME * frames, MAX_GROWTH)
@@ -130,14 +145,14 @@ def _track_region(t: Track, j: int, lead: int, hold: int) -> Region | None:
         near = [t.boxes[k] for k in (j - 1, j, j + 1) if k in t.boxes]
         stack = np.stack(near)
         box = np.concatenate([stack[:, :2].min(axis=0), stack[:, 2:].max(axis=0)])
-        return Region(box, t.id, "detected", t.cues[j])
+        return Region(_size_floor(t, j, box, hold), t.id, "detected", t.cues[j])
     if first < j < last:
         frames = np.fromiter(t.boxes, dtype=int)
         a = frames[frames < j].max()
         b = frames[frames > j].min()
         w = (j - a) / (b - a)
         box = (1 - w) * t.boxes[a] + w * t.boxes[b]
-        return Region(grow(box, GAP_GROWTH)[0], t.id, "interpolated", ())
+        return Region(_size_floor(t, j, grow(box, GAP_GROWTH)[0], hold), t.id, "interpolated", ())
     if last < j <= last + hold:
         return Region(_widened(t.boxes[last], _velocity(t, True) * (j - last), j - last), t.id, "hold", ())
     if first - lead <= j < first:
