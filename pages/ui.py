@@ -200,7 +200,3 @@ def video_source(key: str, *, allow_samples: bool = True) -> Iterator[tuple[Path
                 fh.write(chunk)
         upload.seek(0)
         yield raw, upload.name
-
-
-def not_landed(what: str) -> None:
-    st.info(f"{what} is not available yet: its work item has not landed.", icon=":material/construction:")

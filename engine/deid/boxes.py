@@ -7,8 +7,6 @@ cue turns what it sees (a face box, body landmarks) into a box meant to hold the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 # A face detector's box spans brows to chin; the head reaches further up (hair,
@@ -16,15 +14,6 @@ import numpy as np
 FACE_TO_HEAD_W = 1.6
 FACE_TO_HEAD_H = 1.7
 FACE_TO_HEAD_UP = 0.1  # shift the centre up by this share of the head height
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One head seen by one cue in one frame."""
-
-    box: tuple[float, float, float, float]
-    cue: str
-    score: float
 
 
 def face_to_head(box: np.ndarray) -> np.ndarray:
