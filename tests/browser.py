@@ -87,7 +87,7 @@ def wait_http_ok(url: str, timeout: float, proc: subprocess.Popen | None = None)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s (last error: {last})")
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_process(proc: subprocess.Popen) -> None:
     """Stop a process started with start_new_session=True, and its children."""
     if proc.poll() is not None:
         return
@@ -150,7 +150,7 @@ def serve_app(
             raise RuntimeError(f"streamlit did not start: {err}\n--- server log ---\n{tail}") from err
         yield base
     finally:
-        _stop(proc)
+        stop_process(proc)
         log.close()
         with contextlib.suppress(OSError):
             os.unlink(log.name)

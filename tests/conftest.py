@@ -28,3 +28,22 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def sports2d_clip(samples_dir: Path) -> Path:
     return samples_dir / "sports2d_demo.mp4"
+
+
+# One app server and one headless Chromium per browser-test module (modules that need
+# other flags, e.g. a fake camera or sign-in, define their own fixtures of these names).
+@pytest.fixture(scope="module")
+def base_url():
+    from tests.browser import require_chromium, serve_app
+
+    require_chromium()
+    with serve_app(cwd=REPO) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.browser import launch_chromium
+
+    with launch_chromium() as b:
+        yield b

@@ -10,38 +10,20 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from engine import tempfiles
 from engine.deid.audit import face_exposed
 from engine.video import probe, read_frames
 from media import moving_face_frames, write_clip
-from tests.browser import REPO, launch_chromium, page_errors, require_chromium, serve_app, settle
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    require_chromium()
-    with serve_app(cwd=REPO) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as b:
-        yield b
-
+from tests.browser import page_errors, settle
 
 def _raw_dirs() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob(tempfiles.PREFIX + "*"))
-
 
 def _open_deid(browser, base_url):
     page = browser.new_page(accept_downloads=True)
     page.goto(f"{base_url}/deidentify")
     settle(page, timeout=120)
     return page
-
 
 def test_upload_deidentify_download(browser, base_url, tmp_path):
     frames, boxes = moving_face_frames(24, face_px=80)
@@ -70,7 +52,6 @@ def test_upload_deidentify_download(browser, base_url, tmp_path):
     for d in leftover:
         assert not any(p.suffix in {".bin"} for p in d.rglob("*"))
     page.close()
-
 
 def test_not_a_video_gets_one_sentence(browser, base_url, tmp_path):
     bad = tmp_path / "notes.mp4"

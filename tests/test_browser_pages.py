@@ -17,7 +17,6 @@ import pytest
 from tests.browser import (
     REPO,
     app_pages,
-    launch_chromium,
     page_errors,
     require_chromium,
     serve_app,
@@ -27,18 +26,6 @@ from tests.browser import (
 PAGES = app_pages()
 HOME_TITLE = next((p.title for p in PAGES if p.url_path == ""), None)
 
-
-@pytest.fixture(scope="module")
-def base_url():
-    require_chromium()
-    with serve_app(cwd=REPO) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from engine import tempfiles
 from engine.video import probe, read_frames
 from tests.browser import (
     REPO,
-    _stop,
+    stop_process,
     free_port,
     launch_chromium,
     page_errors,
@@ -69,7 +69,7 @@ def serve_logged(tmp: Path, log_path: Path, extra_args=(), env: dict | None = No
                 raise RuntimeError(f"streamlit did not start: {err}\n{log_path.read_text()[-3000:]}") from err
             yield base
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,11 @@ pointed there too; the repository under test is only read.
 from __future__ import annotations
 
 import configparser
-import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import warnings
@@ -28,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import free_port, wait_http_ok
+from tests.browser import free_port, stop_process, wait_http_ok
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -207,14 +205,7 @@ def s3_server(dvc_env):
         s3.create_bucket(Bucket=BUCKET)
         yield endpoint, s3
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(proc)
 
 
 def _add_s3_remote(clone: Path, env: dict[str, str], endpoint: str) -> None:
