@@ -102,7 +102,7 @@ def _live_panel(live: LiveDeidentifier, names: tuple[str, ...]) -> None:
     m3.metric("Frames", stats["frames"])
     m4.metric("Whole frame covered", stats["failed_closed"], help="Frames covered as a whole by the fail-closed policy.")
     if names:
-        long = angles_from_poses(live.poses.snapshot(), names, live.fps)
+        long = angles_from_poses(live.poses.snapshot(), names)
         long = long.dropna()
         if long.empty:
             st.caption("No body in view yet: the angle chart starts when a whole body is seen.")

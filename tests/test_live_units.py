@@ -79,19 +79,17 @@ def test_tracker_bridges_a_missed_frame_with_the_held_box():
 
 
 # ------------------------------------------------------------ live, with stubs
-class FakeBackground:
-    """Stands in for the CenterFace worker: ``answer(index, t)`` -> (time_s, heads) or None."""
+class FakeWorker:
+    """Stands in for a worker thread: ``answer(index, t)`` -> (time_s, value) or None (no news)."""
 
     def __init__(self, answer):
         self.answer = answer
         self._res = None
 
-    def post(self, gen, index, t, small, scale):
+    def post(self, gen, index, t, *args):
         got = self.answer(index, t)
         if got is not None:
-            ts, heads = got
-            heads = np.asarray(heads, dtype=float).reshape(-1, 4)
-            self._res = L._FaceResult(gen, index, ts, heads, [("centerface",)] * len(heads))
+            self._res = L._Result(gen, index, got[0], got[1])
 
     def result(self, gen):
         return self._res
@@ -103,24 +101,35 @@ class FakeBackground:
         pass
 
 
+def faces(answer):
+    """A CenterFace stand-in: ``answer(index, t)`` -> (time_s, head boxes) or None."""
+
+    def value(i, t):
+        got = answer(i, t)
+        if got is None:
+            return None
+        heads = np.asarray(got[1], dtype=float).reshape(-1, 4)
+        return got[0], (heads, [("centerface",)] * len(heads))
+
+    return FakeWorker(value)
+
+
 @pytest.fixture
 def stubbed():
-    """A LiveDeidentifier whose cues are stubs: no face from BlazeFace, no body from Pose."""
+    """A LiveDeidentifier whose cues are stubs: no face from BlazeFace; Pose answers at
+    once (``pose(index, t)`` -> (time_s, landmarks or None) or None), by default seeing nobody."""
     made = []
 
-    def make(answer, **kw):
+    def make(answer, pose=lambda i, t: (t, None), **kw):
         d = L.LiveDeidentifier(centerface=None, skeleton=False, **kw)
-        d._bg.close()
-        d._bg = FakeBackground(answer)
-        made.append((d, d._bf_far))
+        made.append((d, d._bg, d._pose, d._bf_far))
+        d._bg, d._pose = faces(answer), FakeWorker(lambda i, t: None if (g := pose(i, t)) is None else (g[0], (g[1], [])))
         d._bf_far = lambda rgb: np.zeros((0, 5))
-        ext = d._next_extractor
-        ext.observe = lambda frame, i, t: None
         return d
 
     yield make
-    for d, real in made:
-        d._bf_far = real
+    for d, bg, pose, far in made:
+        d._bg, d._pose, d._bf_far = bg, pose, far
         d.close()
 
 
@@ -173,6 +182,27 @@ def test_late_boxes_are_widened_with_their_lateness(stubbed):
         out = d.process(frame, 1.0)
         covered.append(int((out != frame).any(axis=2).sum()))
     assert covered[0] < covered[1] < covered[2]
+
+
+def test_late_pose_fails_closed_and_its_head_box_grows(stubbed):
+    frame, face = scene()
+    lm = np.zeros((33, 4))
+    lm[:, 3] = 1.0
+    cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
+    for name, dx in (("nose", 0), ("left_eye", 12), ("right_eye", -12), ("left_ear", 30), ("right_ear", -30)):
+        lm[L.INDEX[name], :2] = (cx + dx, cy)
+    lm[L.INDEX["left_shoulder"], :2] = (cx + 70, cy + 110)
+    lm[L.INDEX["right_shoulder"], :2] = (cx - 70, cy + 110)
+    covered = []
+    for lag in (0.0, 0.1, 0.3):
+        d = stubbed(lambda i, t: (t, []), pose=lambda i, t, lag=lag: (t - lag, lm))
+        out = d.process(frame, 1.0)
+        assert not face_exposed(frame, out, face) and not _whole_covered(frame, out, face)
+        covered.append(int((out != frame).any(axis=2).sum()))
+    assert covered[0] < covered[1] < covered[2]  # a late pose box is widened like a late face box
+    d = stubbed(lambda i, t: (t, []), pose=lambda i, t: (0.0, lm) if i == 0 else None)  # Pose stalls
+    d.process(frame, 0.0)
+    assert _whole_covered(frame, d.process(frame, 0.8), face), "a stalled Pose worker must fail closed"
 
 
 def test_head_lost_by_every_detector_stays_covered_for_the_hold(stubbed):
@@ -238,7 +268,8 @@ def test_recording_holds_only_covered_frames_and_csvs(tmp_path, centerface):
         shown = []
         for i, f in enumerate(frames):
             shown.append(d.process(f, i / 30))
-            d._bg.wait_idle()  # deterministic pace for the test: detector never late
+            d._bg.wait_idle()  # deterministic pace for the test: workers never late
+            d._pose.wait_idle()
         for i, (f, out) in enumerate(zip(frames, shown)):
             assert not face_exposed(f, out, boxes[i]), f"face exposed in processed frame {i}"
         res = d.finish()

@@ -2,23 +2,28 @@
 
 The same cues, boxes, tracker and masks as the upload path (``engine/deid/``), run
 causally: no frame waits for a later one.  Per frame, on the calling thread
-(:meth:`LiveDeidentifier.process`):
+(:meth:`LiveDeidentifier.process`, p95 under 33 ms for 640x480 on 2 cores):
 
-- BlazeFace full range (faces up to 5 m, about 7 ms) on a copy at most 640 px long;
-- mediapipe Pose (about 16 ms), which gives the patient's head box *and* the body
-  landmarks for kinematics, taken from the ORIGINAL frame in memory;
-- the latest result of the background worker (below), its head boxes grown by how
-  late they are (``1 + LAG_GROWTH_PER_S x lag``: +10 % per frame at 30 fps, at most x2.5);
+- BlazeFace full range (faces up to 5 m, about 8 ms) on a copy at most 640 px long;
+- the newest results of the two workers below, their head boxes grown by how late
+  they are (``1 + LAG_GROWTH_PER_S x lag``: +10 % per frame at 30 fps, at most x2.5);
 - the causal tracker (``HeadTracker(lead=0)``): every box a head was seen in this
   frame or the previous one, and for ``hold`` frames (half a second) after a head
   was last seen its last box, growing each frame;
 - the mask (``mask.apply_mask``, the same as the upload path),
-  then the optional skeleton and angle labels.
+  then the optional skeleton and angle labels of the newest pose.
 
-In a background thread, on the newest frame whenever it is free: CenterFace (the
-slow, sensitive detector for small, profile and backlit faces, about 80-120 ms)
-and BlazeFace short range (near faces), resting ``BG_REST`` of that time after each
-look so that on a 2-core server the per-frame path keeps a core.
+Two worker threads take the newest frame whenever they are free (a frame posted
+while one is busy replaces the one waiting, so they skip frames, never queue them):
+
+- Pose (mediapipe, about 25 ms, too slow to sit in the per-frame path), on every
+  ``POSE_EVERY``-th frame: the patient's head box *and* the body landmarks for
+  kinematics, from the ORIGINAL frame in memory; its box reaches the mask one or
+  two frames late, grown for that;
+- CenterFace (the slow, sensitive detector for small, profile and backlit faces,
+  about 100 ms on a 512 px copy) and BlazeFace short range (near faces), at a
+  lower thread priority and resting ``BG_REST`` of its run time after each look,
+  so that on a 2-core server the per-frame path keeps its core.
 
 Fail-closed policy (also in ``docs/live.md``):
 
@@ -26,11 +31,11 @@ Fail-closed policy (also in ``docs/live.md``):
    flat grey "starting" picture made without any pixel of the camera (see
    :meth:`LiveDeidentifier.video_frame_callback`): streamlit-webrtc's own async mode
    would send the raw camera frame at that moment, so it is not used.
-2. Until the background detector has returned its first result for this session
-   (warm-up, typically 3 to 6 frames), every frame is obscured as a whole.
-3. Whenever the background result is older than ``MAX_LAG_S`` (0.5 s: the server
-   is overloaded or the worker died), every frame is obscured as a whole until a
-   fresh result arrives.
+2. Until both workers have returned their first result for this session
+   (warm-up, typically 5 to 10 frames), every frame is obscured as a whole.
+3. Whenever either worker's newest result is older than ``MAX_LAG_S`` (0.5 s: the
+   server is overloaded or a worker died), every frame is obscured as a whole until
+   a fresh result arrives.
 4. A frame whose analysis raised anything is obscured as a whole.
 5. Otherwise a head seen by any cue is covered; after it is lost it stays covered
    for half a second with a growing box.  A frame in which no cue sees any head,
@@ -44,6 +49,7 @@ session CSVs use the same formats as the Kinematics page).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -70,9 +76,13 @@ WINDOW_S = 0.5  # hold after the last sighting, and the largest gap a track brid
 MAX_LAG_S = 0.5  # background result older than this: whole frame obscured
 LAG_GROWTH_PER_S = 3.0  # a late box grows by 10 % per frame of lateness at 30 fps ...
 MAX_LAG_GROWTH = 2.5  # ... up to 2.5 times its size
-DET_LONG_SIDE = 640
+DET_LONG_SIDE = 640  # BlazeFace full range, every frame
+BG_LONG_SIDE = 512  # CenterFace: 640x480 costs ~180 ms on one core, 512x384 ~100 ms
 FACE_THRESHOLD = 0.3
 BG_REST = 0.25  # after each look the background detector rests this share of its run time
+BG_NICE = 5
+POSE_EVERY = 2  # Pose (~25 ms) on every other frame, in its own thread ...
+POSE_NICE = 2  # ... a little below the per-frame path  # the background detector's thread priority (Linux nice value)
 IDLE_EXIT_S = 10.0  # worker threads end after this long without a frame
 CHART_SECONDS = 20.0
 MAX_RECORD_S = 10 * 60.0  # a recording stops here (the page holds it in memory for download)
@@ -89,6 +99,33 @@ def live_centerface(threads: int = 1) -> CenterFace:
     background worker leaves the other core to the per-frame path.  Stateless and
     thread-safe: one may serve every live stream of a server."""
     return CenterFace(threads=threads)
+
+
+def _lower_priority(niceness: int = BG_NICE) -> None:
+    """Make the calling thread yield the CPU to the per-frame path.
+
+    On Linux a thread is a task with its own nice value; with onnxruntime run on one
+    intra-op thread (the calling thread), CenterFace then only takes what the
+    per-frame path leaves, and if it falls behind the fail-closed lag rule covers the
+    frame.  Elsewhere this is a no-op."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):  # not Linux, or not allowed
+        pass
+
+
+def _lag_growth(lag_s: float) -> float:
+    """How much a box found ``lag_s`` ago is grown to still cover a moving head."""
+    return min(1.0 + LAG_GROWTH_PER_S * max(lag_s, 0.0), MAX_LAG_GROWTH)
+
+
+def _shrink(frame: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """``frame`` at most ``long_side`` px long, and the scale it was shrunk by."""
+    h, w = frame.shape[:2]
+    scale = min(1.0, long_side / max(h, w))
+    if scale < 1:
+        return cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA), scale
+    return frame, 1.0
 
 
 class _Blaze:
@@ -113,83 +150,86 @@ class _Blaze:
 
 
 @dataclass(frozen=True)
-class _FaceResult:
-    gen: int
-    index: int
+class _Result:
+    gen: int  # the session (stream) the job belonged to
+    index: int  # its frame number and capture time
     time_s: float
-    heads: np.ndarray  # (N, 4) head boxes in full-frame pixels
-    cues: list[tuple[str, ...]]
+    value: object
 
 
-class _BackgroundFaces:
-    """CenterFace + BlazeFace short range on the newest posted frame, in a thread.
+class _NewestWorker:
+    """Runs ``fn(*args)`` in its own thread on the newest posted job.
 
-    ``post`` never blocks: a frame posted while the worker is busy replaces the one
-    waiting (the newest wins).  The thread ends after ``IDLE_EXIT_S`` without work
-    and starts again on the next post.
+    ``post`` never blocks: a job posted while the thread is busy replaces the one
+    waiting, so a slow model skips frames instead of queueing them, and the caller
+    uses the newest result with a box grown for its lateness.  The thread lowers its
+    priority by ``nice``, rests ``rest`` times its run time after each job (2-core
+    servers), ends after ``IDLE_EXIT_S`` without work and starts again on the next post.
     """
 
-    def __init__(self, centerface: CenterFace | None, threshold: float = FACE_THRESHOLD) -> None:
-        self._cf = centerface
-        self._threshold = threshold
-        self._bf_near = _Blaze(0, threshold)
+    def __init__(self, fn, name: str, *, nice: int = 0, rest: float = 0.0) -> None:
+        self._fn = fn
+        self._name = name
+        self._nice = nice
+        self._rest = rest
         self._cond = threading.Condition()
         self._job: tuple | None = None
-        self._result: _FaceResult | None = None
+        self._busy = False
+        self._result: _Result | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
-        self.failures = 0
 
-    def post(self, gen: int, index: int, time_s: float, small: np.ndarray, scale: float) -> None:
+    def post(self, gen: int, index: int, time_s: float, *args) -> None:
         with self._cond:
             if self._closed:
                 return
-            self._job = (gen, index, time_s, small.copy(), scale)
-            self._cond.notify()
+            self._job = (gen, index, time_s, args)
+            self._cond.notify_all()
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="live-faces", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
 
-    def result(self, gen: int) -> _FaceResult | None:
+    def result(self, gen: int) -> _Result | None:
+        """The newest result of session ``gen`` (None before its first)."""
         with self._cond:
             r = self._result
         return r if r is not None and r.gen == gen else None
 
     def _run(self) -> None:
+        if self._nice:
+            _lower_priority(self._nice)
         while True:
             with self._cond:
                 if self._job is None and not self._closed:
                     self._cond.wait(timeout=IDLE_EXIT_S)
                 if self._job is None or self._closed:
                     self._thread = None
+                    self._cond.notify_all()
                     return
-                gen, index, t, small, scale = self._job
+                gen, index, t, args = self._job
                 self._job = None
-            t_look = time.perf_counter()
+                self._busy = True
+            t_run = time.perf_counter()
             try:
-                if self._cf is None:
-                    self._cf = live_centerface()
-                cf = face_heads(self._cf(small, self._threshold))
-                bf = face_heads(self._bf_near(small))
-                heads = np.concatenate([cf, bf]) / scale
-                cues = [("centerface",)] * len(cf) + [("blazeface",)] * len(bf)
+                value = self._fn(*args)
             except Exception:  # noqa: BLE001 - no result: the lag grows and the page fails closed
-                log.exception("background face detection failed")
-                self.failures += 1
-                continue
+                log.exception("%s failed", self._name)
+                value = None
+                ok = False
+            else:
+                ok = True
             with self._cond:
-                self._result = _FaceResult(gen, index, t, heads.reshape(-1, 4), cues)
-            # leave the cores to the per-frame path for a while (2-core servers)
-            time.sleep(BG_REST * (time.perf_counter() - t_look))
+                if ok:
+                    self._result = _Result(gen, index, t, value)
+                self._busy = False
+                self._cond.notify_all()
+            if self._rest:
+                time.sleep(self._rest * (time.perf_counter() - t_run))
 
     def wait_idle(self, timeout: float = 5.0) -> None:
-        """Wait until the posted job (if any) is done (tests and benchmark)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._cond:
-                if self._job is None:
-                    break
-            time.sleep(0.002)
+        """Wait until no job is waiting or running (tests, benchmark, end of a session)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._job is None and not self._busy, timeout)
 
     def close(self) -> None:
         with self._cond:
@@ -199,6 +239,27 @@ class _BackgroundFaces:
             th = self._thread
         if th is not None:
             th.join(timeout=5)
+
+
+class _FaceFinder:
+    """CenterFace + BlazeFace short range: the slow, sensitive look at the whole frame
+    (small, profile, backlit and near faces) that the background worker runs."""
+
+    def __init__(self, centerface: CenterFace | None, threshold: float = FACE_THRESHOLD) -> None:
+        self._cf = centerface
+        self._threshold = threshold
+        self._bf_near = _Blaze(0, threshold)
+
+    def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+        small, scale = _shrink(frame, BG_LONG_SIDE)
+        if self._cf is None:
+            self._cf = live_centerface()
+        cf = face_heads(self._cf(small, self._threshold))
+        bf = face_heads(self._bf_near(small))
+        heads = (np.concatenate([cf, bf]) / scale).reshape(-1, 4)
+        return heads, [("centerface",)] * len(cf) + [("blazeface",)] * len(bf)
+
+    def close(self) -> None:
         self._bf_near.close()
 
 
@@ -272,15 +333,6 @@ class _Recorder:
         return self.path
 
 
-class _LiveExtractor(LandmarkExtractor):
-    """The Kinematics page's extractor, also returning this frame's landmarks."""
-
-    def observe(self, frame_rgb: np.ndarray, index: int, time_s: float) -> np.ndarray | None:
-        n = len(self._rows)
-        self(frame_rgb, index, time_s)
-        return self._rows[-1] if len(self._rows) > n else None
-
-
 @dataclass
 class _Session:
     gen: int
@@ -288,13 +340,14 @@ class _Session:
     height: int
     t_origin: float
     tracker: HeadTracker
-    extractor: _LiveExtractor
+    extractor: LandmarkExtractor
     recorder: _Recorder | None
     started: float = field(default_factory=time.monotonic)
     n: int = 0
     last_t: float = -1.0
     facing: float = 1.0
     failed_closed: int = 0
+    poses_seen: int = 0
 
 
 @dataclass
@@ -312,13 +365,16 @@ class LiveResult:
     id: int = 0
 
 
-def angles_from_poses(poses: list[tuple[float, np.ndarray]], names: list[str] | tuple[str, ...], fps: float = NOMINAL_FPS) -> pd.DataFrame:
+def angles_from_poses(poses: list[tuple[float, np.ndarray]], names: list[str] | tuple[str, ...]) -> pd.DataFrame:
     """Tidy (time_s, angle, degrees) of the chosen joint angles from buffered poses
     ``(time_s, landmarks (33, >=3: x, y, visibility))``; same definitions as the
-    Kinematics page (``engine.kinematics.angles``), landmarks under visibility 0.5 dropped."""
+    Kinematics page (``engine.kinematics.angles``), landmarks under visibility 0.5 dropped.
+    The rate (for the facing side's smoothing window) is the poses' own."""
     if not poses or not names:
         return pd.DataFrame({"time_s": [], "angle": [], "degrees": []})
     t = np.array([p[0] for p in poses], dtype=float)
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    fps = 1.0 / step if step > 0 else NOMINAL_FPS
     arr = np.stack([p[1] for p in poses]).astype(float)
     pos = arr[..., :2].copy()
     pos[arr[..., 2] < 0.5] = np.nan
@@ -358,13 +414,15 @@ class LiveDeidentifier:
         self.fps = fps
         self.window = max(3, int(round(WINDOW_S * fps)))
         self.stats = LatencyStats()
-        self.poses: RingBuffer[tuple[float, np.ndarray]] = RingBuffer(max(1, int(chart_seconds * fps)))
+        self.poses: RingBuffer[tuple[float, np.ndarray]] = RingBuffer(max(1, int(chart_seconds * fps / POSE_EVERY)))
         self._bf_far = _Blaze(1)
-        self._bg = _BackgroundFaces(centerface)
+        self._faces = _FaceFinder(centerface)
+        self._bg = _NewestWorker(self._faces, "live-faces", nice=BG_NICE, rest=BG_REST)
+        self._pose = _NewestWorker(self._pose_step, "live-pose", nice=POSE_NICE)
         self._lock = threading.RLock()
         self._session: _Session | None = None
         self._gen = 0
-        self._next_extractor: _LiveExtractor | None = _LiveExtractor()
+        self._next_extractor: LandmarkExtractor | None = LandmarkExtractor()
         # pipelined front for the webrtc callback
         self._front_cond = threading.Condition()
         self._front_job: tuple[np.ndarray, float, int] | None = None
@@ -399,7 +457,7 @@ class LiveDeidentifier:
     # ------------------------------------------------------------------ session
     def _start(self, w: int, h: int, t: float) -> _Session:
         self._gen += 1
-        ext = self._next_extractor or _LiveExtractor()
+        ext = self._next_extractor or LandmarkExtractor()
         self._next_extractor = None
         rec = None
         if self.record_dir is not None:
@@ -459,8 +517,10 @@ class LiveDeidentifier:
             note = ""
             if video is not None and s.last_t > MAX_RECORD_S:
                 note = f"The recording stopped after {MAX_RECORD_S / 60:.0f} minutes; the measurements cover the whole session. "
+            self._pose.wait_idle()  # the extractor is the pose worker's until its last job is done
             try:
-                table = s.extractor.to_table(s.extractor.fps_estimate() if s.n > 1 else self.fps)
+                # the camera's rate: Pose may have skipped frames, which the cleaning fills
+                table = s.extractor.to_table((s.n - 1) / s.last_t if s.n > 1 and s.last_t > 0 else self.fps)
                 try:
                     res = analyse(table, Settings())
                     lm_csv, ang_csv = landmarks_csv(res), angles_csv(res)
@@ -485,7 +545,7 @@ class LiveDeidentifier:
         finally:
             if self._next_extractor is None and not self._closed:
                 try:
-                    self._next_extractor = _LiveExtractor()
+                    self._next_extractor = LandmarkExtractor()
                 except Exception:  # noqa: BLE001 - made on demand at the next start instead
                     pass
             done.set()
@@ -501,6 +561,8 @@ class LiveDeidentifier:
             except Exception:  # noqa: BLE001
                 log.exception("finishing the live session failed")
         self._bg.close()
+        self._pose.close()
+        self._faces.close()
         self._bf_far.close()
         if self._next_extractor is not None:
             self._next_extractor.close()
@@ -545,26 +607,29 @@ class LiveDeidentifier:
 
     def _analyse(self, s: _Session, frame: np.ndarray, i: int, t: float) -> tuple[np.ndarray, bool]:
         h, w = frame.shape[:2]
-        scale = min(1.0, DET_LONG_SIDE / max(h, w))
-        small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else frame
-        self._bg.post(s.gen, i, t, small, scale)
+        # one copy for both workers (they only read it); each shrinks it in its own thread
+        snap = frame.copy()
+        self._bg.post(s.gen, i, t, snap)
+        if i % POSE_EVERY == 0:
+            self._pose.post(s.gen, i, t, s, snap, i, t)
+        small, scale = _shrink(frame, DET_LONG_SIDE)
 
         boxes: list[np.ndarray] = []
         labels: list[tuple[str, ...]] = []
         for b in face_heads(self._bf_far(small)) / scale:
             boxes.append(b)
             labels.append(("blazeface",))
-        lm = s.extractor.observe(frame, i, t)
-        if lm is not None:
-            boxes.append(pose_head_box(lm[:, :2]))
-            labels.append(("pose",))
-            self.poses.append((t, lm[:, [0, 1, 3]].copy()))
 
-        bg = self._bg.result(s.gen)
-        late = None if bg is None else t - bg.time_s
-        if bg is not None and late <= MAX_LAG_S and len(bg.heads):
-            f = min(1.0 + LAG_GROWTH_PER_S * max(late, 0.0), MAX_LAG_GROWTH)
-            for b, c in zip(grow(bg.heads, f), bg.cues):
+        # the two workers' newest results, boxes grown for how late they are
+        bg, pose = self._bg.result(s.gen), self._pose.result(s.gen)
+        lags = [t - r.time_s for r in (bg, pose) if r is not None]
+        lm, angle_labels = (None, []) if pose is None or pose.value is None else pose.value
+        if lm is not None:
+            boxes.append(grow(pose_head_box(lm[:, :2])[None], _lag_growth(t - pose.time_s))[0])
+            labels.append(("pose",))
+        if bg is not None and t - bg.time_s <= MAX_LAG_S:
+            heads, face_cues = bg.value
+            for b, c in zip(grow(heads, _lag_growth(t - bg.time_s)), face_cues):
                 boxes.append(b)
                 labels.append(c)
 
@@ -577,40 +642,44 @@ class LiveDeidentifier:
         regions = s.tracker.regions_at(i)
         s.tracker.forget_before(i - 2 * self.window)
 
-        if bg is None:
+        if len(lags) < 2:
             out, failed = self._whole(frame, "starting"), True
-        elif late > MAX_LAG_S:
+        elif max(lags) > MAX_LAG_S:
             out, failed = self._whole(frame, "catching up"), True
         else:
             out = apply_mask(frame, np.array([r.box for r in regions]).reshape(-1, 4), self.mode)
             failed = False
         if lm is not None and self.skeleton:
-            if i % 15 == 0:
-                s.facing = self._facing()
             draw_skeleton(out, lm)
-            self._draw_angles(out, lm, s.facing)
+            for text, org in angle_labels:
+                _label(out, text, org)
         return out, failed
 
-    def _facing(self) -> float:
-        poses = self.poses.snapshot()[-30:]
-        if not poses:
-            return 1.0
-        pos = np.stack([p[1][:, :2] for p in poses])
-        return float(facing_direction(pos, self.fps)[-1])
+    def _pose_step(self, s: _Session, frame: np.ndarray, index: int, time_s: float) -> tuple[np.ndarray | None, list]:
+        """The pose worker's job: landmarks for kinematics, and the angle labels to draw."""
+        lm = s.extractor(frame, index, time_s)
+        if lm is None:
+            return None, []
+        self.poses.append((time_s, lm[:, [0, 1, 3]].copy()))
+        s.poses_seen += 1
+        if s.poses_seen % 8 == 1:
+            recent = np.stack([p[1][:, :2] for p in self.poses.snapshot()[-15:]])
+            s.facing = float(facing_direction(recent, self.fps / POSE_EVERY)[-1])
+        return lm, self._angle_labels(lm, s.facing)
 
-    def _draw_angles(self, out: np.ndarray, lm: np.ndarray, facing: float) -> None:
+    def _angle_labels(self, lm: np.ndarray, facing: float) -> list[tuple[str, tuple[int, int]]]:
         if not self.angles:
-            return
+            return []
         pos = lm[None, :, :2].copy()
         pos[0, lm[:, 3] < 0.5] = np.nan
         ang = joint_angles(segment_angles(pos, np.array([facing])))
+        out = []
         for name in self.angles:
-            if name not in ang.columns:
-                continue
-            v = float(ang[name].iloc[0])
+            v = float(ang[name].iloc[0]) if name in ang.columns else np.nan
             if np.isfinite(v):
                 x, y = lm[INDEX[name], :2]
-                _label(out, f"{name.replace('_', ' ')} {v:.0f} deg", (int(x) + 10, int(y) - 10))
+                out.append((f"{name.replace('_', ' ')} {v:.0f} deg", (int(x) + 10, int(y) - 10)))
+        return out
 
     # --------------------------------------------------------- webrtc callback
     def video_frame_callback(self, frame):

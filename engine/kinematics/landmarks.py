@@ -90,7 +90,10 @@ def starts_new_track(
 
 
 class LandmarkExtractor:
-    """Observer ``(frame_rgb, index, time_s) -> None`` collecting mediapipe Pose landmarks.
+    """Observer ``(frame_rgb, index, time_s) -> landmarks or None`` collecting mediapipe Pose landmarks.
+
+    The return value (this frame's ``(33, 8)`` row, or ``None``) serves the live page,
+    which draws each frame's skeleton as it comes; batch callers ignore it.
 
     ``jump_fraction`` (of the image diagonal per frame) and ``max_lost_s`` decide when a
     detection starts a new track: a jump that large is the detector switching to
@@ -129,14 +132,14 @@ class LandmarkExtractor:
         self._last_centre: np.ndarray | None = None
         self._last_seen_t = -np.inf
 
-    def __call__(self, frame_rgb: np.ndarray, index: int, time_s: float) -> None:
+    def __call__(self, frame_rgb: np.ndarray, index: int, time_s: float) -> np.ndarray | None:
         h, w = frame_rgb.shape[:2]
         self.width, self.height = w, h
         self.frames_seen = max(self.frames_seen, index + 1)
         self._times.append(time_s)
         res = self._pose.process(np.ascontiguousarray(frame_rgb))
         if res.pose_landmarks is None:
-            return
+            return None
         img = res.pose_landmarks.landmark
         wld = res.pose_world_landmarks.landmark
         a = np.array(
@@ -153,6 +156,7 @@ class LandmarkExtractor:
         self._row_times.append(time_s)
         self._frames.append(index)
         self._person.append(self._track)
+        return a
 
     def close(self) -> None:
         self._pose.close()
