@@ -189,10 +189,13 @@ def test_late_pose_fails_closed_and_its_head_box_grows(stubbed):
     lm = np.zeros((33, 4))
     lm[:, 3] = 1.0
     cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
+    lm[:11, :2] = (cx, cy)  # the face points (nose, eyes, ears, mouth)
     for name, dx in (("nose", 0), ("left_eye", 12), ("right_eye", -12), ("left_ear", 30), ("right_ear", -30)):
         lm[L.INDEX[name], :2] = (cx + dx, cy)
     lm[L.INDEX["left_shoulder"], :2] = (cx + 70, cy + 110)
     lm[L.INDEX["right_shoulder"], :2] = (cx - 70, cy + 110)
+    lm[L.INDEX["left_hip"], :2] = (cx + 40, cy + 300)
+    lm[L.INDEX["right_hip"], :2] = (cx - 40, cy + 300)
     covered = []
     for lag in (0.0, 0.1, 0.3):
         d = stubbed(lambda i, t: (t, []), pose=lambda i, t, lag=lag: (t - lag, lm))

@@ -130,10 +130,15 @@ class PoseHeads:
 
     Legacy mediapipe Pose follows one person.  To see a room, slot k runs on the frame
     with the people found by slots 0..k-1 greyed out; each slot keeps its own tracking
-    state, and the search stops at the first slot that finds nobody.
+    state, and the search stops at the first slot that finds nobody.  Slot 0 runs on
+    every frame and so does every slot that is following someone; a slot that found
+    nobody last time looks again only every ``search_every`` frames (each look costs
+    a whole Pose run).  A person it finds late is covered before that by the upload
+    path's look-ahead (the tracker's ``lead``), which is far longer than the wait.
     """
 
-    def __init__(self, max_people: int = 3, min_confidence: float = 0.3, static: bool = False) -> None:
+    def __init__(self, max_people: int = 3, min_confidence: float = 0.3, static: bool = False,
+                 search_every: int = 3) -> None:
         import mediapipe as mp
 
         self._slots = [
@@ -145,14 +150,22 @@ class PoseHeads:
             )
             for _ in range(max_people)
         ]
+        self._following = [False] * max_people
+        self.search_every = max(1, search_every)
+        self._calls = 0
 
     def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
         """Landmarks (33, 3: x, y, visibility) in pixels for each person found."""
         h, w = rgb.shape[:2]
+        search = self._calls % self.search_every == 0
+        self._calls += 1
         people: list[np.ndarray] = []
         frame = rgb
-        for slot in self._slots:
+        for k, slot in enumerate(self._slots):
+            if k and not (search or self._following[k]):
+                break
             res = slot.process(frame)
+            self._following[k] = res.pose_landmarks is not None
             if res.pose_landmarks is None:
                 break
             lm = np.array([[p.x * w, p.y * h, p.visibility] for p in res.pose_landmarks.landmark])

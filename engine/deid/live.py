@@ -465,7 +465,7 @@ class LiveDeidentifier:
             rec = _Recorder(self.record_dir / f"live-{self._gen}.mp4", (w, h), self.fps)
         self.poses.clear()
         self.stats.reset()
-        return _Session(self._gen, w, h, t, HeadTracker(max_gap=self.window, lead=0, hold=self.window), ext, rec)
+        return _Session(self._gen, w, h, t, HeadTracker(max_gap=self.window, lead=0, hold=self.window, frame_size=(w, h)), ext, rec)
 
     def end_stream(self) -> None:
         """End the session without waiting (streamlit-webrtc's ``on_video_ended``, which
@@ -584,7 +584,7 @@ class LiveDeidentifier:
                 # again (whole frames obscured until the background detector has looked)
                 self._gen += 1
                 s.gen, s.width, s.height = self._gen, w, h
-                s.tracker = HeadTracker(max_gap=self.window, lead=0, hold=self.window)
+                s.tracker = HeadTracker(max_gap=self.window, lead=0, hold=self.window, frame_size=(w, h))
             t = max(now - s.t_origin, s.last_t + 1e-3 if s.n else 0.0)
             s.last_t = t
             i = s.n

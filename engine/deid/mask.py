@@ -31,7 +31,7 @@ def _obscured(patch: np.ndarray, mode: str) -> np.ndarray:
     # Smooth the cells at a low resolution (cheap), then scale up bilinearly: the
     # look of a strong blur at a fraction of the cost of a wide Gaussian at full size.
     mid = cv2.resize(small, (cells[0] * 4, cells[1] * 4), interpolation=cv2.INTER_LINEAR)
-    mid = cv2.GaussianBlur(mid, (0, 0), sigmaX=2.0)
+    mid = cv2.GaussianBlur(mid, (0, 0), sigmaX=3.0)  # 3/4 of a cell: no trace of the cell grid is left
     return cv2.resize(mid, (w, h), interpolation=cv2.INTER_LINEAR)
 
 

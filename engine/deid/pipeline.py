@@ -44,8 +44,9 @@ class DeidSettings:
     mode: str = "blur"
     keep_audio: bool = True
     det_long_side: int = 640  # every cue runs on a copy this size
-    hires_long_side: int = 1280  # CenterFace again at this size, for small faces ...
-    hires_every: int = 5  # ... on every n-th frame (tracks fill the frames between)
+    centerface_every: int = 2  # CenterFace on every n-th frame (BlazeFace and Pose on every one) ...
+    hires_long_side: int = 1280  # ... and again at this size, for small faces, ...
+    hires_every: int = 10  # ... on every n-th frame (tracks fill the frames between)
     face_threshold: float = 0.3
     max_people: int = 3
     window_s: float = 0.5  # look-ahead, hold and maximum gap, in seconds
@@ -57,6 +58,8 @@ class DeidSettings:
             raise InputError("The face threshold must lie between 0.05 and 0.95.")
         if not 1 <= self.max_people <= 8:
             raise InputError("The number of people must lie between 1 and 8.")
+        if not (1 <= self.centerface_every <= 5 and 1 <= self.hires_every <= 30):
+            raise InputError("CenterFace must run at least every 5th frame, and its high-resolution pass at least every 30th.")
 
 
 @dataclass
@@ -91,8 +94,8 @@ class FrameAnalyzer:
                 boxes.append(row / factor)
                 labels.append(cue)
 
-        cf = self.centerface(small, self.s.face_threshold)
-        add(face_heads(cf), "centerface", scale)
+        if index % self.s.centerface_every == 0:
+            add(face_heads(self.centerface(small, self.s.face_threshold)), "centerface", scale)
         hi_scale = min(1.0, self.s.hires_long_side / max(h, w))
         if index % self.s.hires_every == 0 and hi_scale > scale * 1.25:
             big = cv2.resize(frame, (round(w * hi_scale), round(h * hi_scale)), interpolation=cv2.INTER_AREA) if hi_scale < 1 else frame
@@ -155,7 +158,7 @@ def deidentify_video(
     analyzer = FrameAnalyzer(s, centerface)
     observers, output_observers = list(observers), list(output_observers)
     win = window_frames(info.fps, s.window_s)
-    tracker = HeadTracker(max_gap=win, lead=win, hold=win)
+    tracker = HeadTracker(max_gap=win, lead=win, hold=win, frame_size=(info.width, info.height))
     pending: deque[tuple[int, np.ndarray]] = deque()
     failed: set[int] = set()
     seen: dict[int, FrameCues] = {}

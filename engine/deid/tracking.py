@@ -16,9 +16,13 @@ occupy:
   further than its own width in a few frames;
 - every detected frame also takes the union with its neighbours' boxes, so a mask
   never lags a moving head by a frame;
-- a track's box never shrinks below the largest size it had over the last
-  ``hold`` frames: a head that an occluder splits, or that turns, is still as big
-  as it was, even if the detectors now see only part of it.
+- a track's box never shrinks below the largest size it had within ``hold`` frames
+  of the frame asked about: a head that an occluder splits, or that turns, is still
+  as big as it was, even if the detectors now see only part of it;
+- at the picture's edge (``frame_size`` given) a box takes the largest size its
+  track ever had, and reaches the edge: a head leaving (or entering) the picture is
+  cut by the frame, so what the detectors see of it says nothing of its size, and
+  the part still inside lies between its last box and the edge.
 
 Pure Python over small arrays: no frames are held here.
 """
@@ -35,6 +39,7 @@ GROW_PER_FRAME = 0.03
 GROW_PX_PER_FRAME = 2.0  # tiny boxes must grow in pixels too, not only in proportion
 MAX_GROWTH = 2.0
 GAP_GROWTH = 1.15
+EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it
 
 
 @dataclass
@@ -42,6 +47,12 @@ class Track:
     id: int
     boxes: dict[int, np.ndarray] = field(default_factory=dict)
     cues: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    max_size: np.ndarray = field(default_factory=lambda: np.zeros(2))  # largest (width, height) ever
+
+    def add(self, frame: int, box: np.ndarray, cues: tuple[str, ...]) -> None:
+        self.boxes[frame] = box
+        self.cues[frame] = cues
+        self.max_size = np.maximum(self.max_size, box[2:] - box[:2])
 
     @property
     def first(self) -> int:
@@ -63,10 +74,12 @@ class Region:
 
 
 class HeadTracker:
-    def __init__(self, max_gap: int = 15, lead: int = 15, hold: int = 15) -> None:
+    def __init__(self, max_gap: int = 15, lead: int = 15, hold: int = 15,
+                 frame_size: tuple[int, int] | None = None) -> None:
         self.max_gap = max_gap
         self.lead = lead
         self.hold = hold
+        self.frame_size = frame_size  # (width, height): enables the edge rule
         self.tracks: list[Track] = []
         self._next_id = 0
 
@@ -85,12 +98,12 @@ class HeadTracker:
             for ti, bi in zip(*np.unravel_index(np.argsort(cost, axis=None), cost.shape)):
                 if not np.isfinite(cost[ti, bi]) or ti in used_t or bi not in unmatched:
                     continue
-                live[ti].boxes[frame] = boxes[bi]
-                live[ti].cues[frame] = cues[bi]
+                live[ti].add(frame, boxes[bi], cues[bi])
                 used_t.add(ti)
                 unmatched.discard(bi)
         for bi in sorted(unmatched):
-            t = Track(self._next_id, {frame: boxes[bi]}, {frame: cues[bi]})
+            t = Track(self._next_id)
+            t.add(frame, boxes[bi], cues[bi])
             self._next_id += 1
             self.tracks.append(t)
 
@@ -98,7 +111,7 @@ class HeadTracker:
         """Boxes to obscure in ``frame``: final once frames up to frame + max(lead, max_gap) are in."""
         out = []
         for t in self.tracks:
-            r = _track_region(t, frame, self.lead, self.hold)
+            r = _track_region(t, frame, self.lead, self.hold, self.frame_size)
             if r is not None:
                 out.append(r)
         return out
@@ -120,15 +133,30 @@ def _velocity(t: Track, at_end: bool) -> np.ndarray:
 
 
 def _size_floor(t: Track, j: int, box: np.ndarray, window: int) -> np.ndarray:
-    """``box`` grown about its centre to the track's largest width and height over
-    the ``window`` frames before ``j``."""
-    recent = [t.boxes[k] for k in t.boxes if j - window <= k < j]
-    if not recent:
+    """``box`` grown about its centre to the track's largest width and height within
+    ``window`` frames of ``j``."""
+    near = [t.boxes[k] for k in range(j - window, j + window + 1) if k in t.boxes]
+    if not near:
         return box
-    sizes = np.stack([b[2:] - b[:2] for b in recent]).max(axis=0)
-    half = np.maximum(box[2:] - box[:2], sizes) / 2
+    sizes = np.stack([b[2:] - b[:2] for b in near]).max(axis=0)
+    return _at_least(box, sizes)
+
+
+def _at_least(box: np.ndarray, size: np.ndarray) -> np.ndarray:
+    half = np.maximum(box[2:] - box[:2], size) / 2
     c = (box[:2] + box[2:]) / 2
     return np.concatenate([c - half, c + half])
+
+
+def _edge_rule(t: Track, box: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """A box near the picture's edge: the track's largest size, stretched to the edge."""
+    w, h = frame_size
+    reach = EDGE_REACH * t.max_size
+    near = np.array([box[0] < reach[0], box[1] < reach[1], box[2] > w - reach[0], box[3] > h - reach[1]])
+    if not near.any():
+        return box
+    out = _at_least(box, t.max_size)
+    return np.where(near, [min(out[0], 0.0), min(out[1], 0.0), max(out[2], w), max(out[3], h)], out)
 
 
 def _widened(box: np.ndarray, shift: np.ndarray, frames: int) -> np.ndarray:
@@ -139,22 +167,25 @@ def _widened(box: np.ndarray, shift: np.ndarray, frames: int) -> np.ndarray:
     return np.concatenate([both[:, :2].min(axis=0) - pad, both[:, 2:].max(axis=0) + pad])
 
 
-def _track_region(t: Track, j: int, lead: int, hold: int) -> Region | None:
+def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int, int] | None = None) -> Region | None:
     first, last = t.first, t.last
     if j in t.boxes:
         near = [t.boxes[k] for k in (j - 1, j, j + 1) if k in t.boxes]
         stack = np.stack(near)
-        box = np.concatenate([stack[:, :2].min(axis=0), stack[:, 2:].max(axis=0)])
-        return Region(_size_floor(t, j, box, hold), t.id, "detected", t.cues[j])
-    if first < j < last:
+        box, source, cues = np.concatenate([stack[:, :2].min(axis=0), stack[:, 2:].max(axis=0)]), "detected", t.cues[j]
+    elif first < j < last:
         frames = np.fromiter(t.boxes, dtype=int)
         a = frames[frames < j].max()
         b = frames[frames > j].min()
         w = (j - a) / (b - a)
-        box = (1 - w) * t.boxes[a] + w * t.boxes[b]
-        return Region(_size_floor(t, j, grow(box, GAP_GROWTH)[0], hold), t.id, "interpolated", ())
-    if last < j <= last + hold:
-        return Region(_widened(t.boxes[last], _velocity(t, True) * (j - last), j - last), t.id, "hold", ())
-    if first - lead <= j < first:
-        return Region(_widened(t.boxes[first], -_velocity(t, False) * (first - j), first - j), t.id, "lead", ())
-    return None
+        box, source, cues = grow((1 - w) * t.boxes[a] + w * t.boxes[b], GAP_GROWTH)[0], "interpolated", ()
+    elif last < j <= last + hold:
+        box, source, cues = _widened(t.boxes[last], _velocity(t, True) * (j - last), j - last), "hold", ()
+    elif first - lead <= j < first:
+        box, source, cues = _widened(t.boxes[first], -_velocity(t, False) * (first - j), first - j), "lead", ()
+    else:
+        return None
+    box = _size_floor(t, j, box, hold)
+    if frame_size is not None:
+        box = _edge_rule(t, box, frame_size)
+    return Region(box, t.id, source, cues)
