@@ -25,7 +25,6 @@ import time
 import tomllib
 import urllib.request
 from pathlib import Path
-from threading import Thread
 
 import pytest
 

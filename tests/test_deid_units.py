@@ -154,3 +154,26 @@ def test_a_head_split_by_an_occluder_keeps_its_size():
     for f in range(5, 9):
         (r,) = t.regions_at(f)
         assert r.box[2] - r.box[0] >= BOX[2] - BOX[0] and r.box[3] - r.box[1] >= BOX[3] - BOX[1]
+
+
+def test_a_head_leaving_the_picture_keeps_its_size_up_to_the_edge():
+    """A 100 px head walks out through the left edge at 5 px a frame.  The detectors
+    see only the part inside, so their boxes shrink; the track's box keeps the head's
+    full size and reaches the edge, so the last sliver of face is covered too."""
+    w, h = 640, 480
+    full = {f: np.array([150.0 - 5 * f, 200.0, 250.0 - 5 * f, 320.0]) for f in range(60)}
+    seen = {f: np.clip(b, 0, w) for f, b in full.items() if b[2] - max(b[0], 0) >= 30}  # lost below 30 px
+    t = HeadTracker(max_gap=8, lead=0, hold=8, frame_size=(w, h))
+    _feed(t, {f: [b] for f, b in seen.items()}, 60)
+    for f in range(60):
+        inside = np.clip(full[f], 0, w)
+        if inside[2] - inside[0] <= 0 or f > max(seen) + 8:
+            continue
+        (r,) = t.regions_at(f)
+        assert _contains(r.box, inside), (f, r.box, inside)
+        if full[f][0] < 50:  # within half its size of the edge: stretched to it
+            assert r.box[0] <= 0 and r.box[2] - r.box[0] >= 100, (f, r.box)
+    without = HeadTracker(max_gap=8, lead=0, hold=8)  # no frame size: no edge rule
+    _feed(without, {f: [b] for f, b in seen.items()}, 60)
+    last = max(seen)
+    assert without.regions_at(last)[0].box[2] - without.regions_at(last)[0].box[0] < 100
