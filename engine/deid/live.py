@@ -80,9 +80,12 @@ DET_LONG_SIDE = 640  # BlazeFace full range, every frame
 BG_LONG_SIDE = 512  # CenterFace: 640x480 costs ~180 ms on one core, 512x384 ~100 ms
 FACE_THRESHOLD = 0.3
 BG_REST = 0.25  # after each look the background detector rests this share of its run time
-BG_NICE = 5
-POSE_EVERY = 2  # Pose (~25 ms) on every other frame, in its own thread ...
-POSE_NICE = 2  # ... a little below the per-frame path  # the background detector's thread priority (Linux nice value)
+# Worker threads' priorities (Linux nice values): a little below the per-frame path, but
+# not so low that other busy processes on a shared server starve them (a starved worker
+# turns the whole picture into the fail-closed cover; nice 5 did that under load).
+BG_NICE = 2
+POSE_EVERY = 2  # Pose (~25 ms) on every other frame, in its own thread
+POSE_NICE = 1
 IDLE_EXIT_S = 10.0  # worker threads end after this long without a frame
 CHART_SECONDS = 20.0
 MAX_RECORD_S = 10 * 60.0  # a recording stops here (the page holds it in memory for download)
