@@ -7,7 +7,9 @@ causally: no frame waits for a later one.  Per frame, on the calling thread
 - BlazeFace full range (faces up to 5 m, about 8 ms) on a copy at most 640 px long;
 - the newest results of the two workers below, their head boxes grown by how late
   they are (``1 + LAG_GROWTH_PER_S x lag``: +10 % per frame at 30 fps, at most x2.5);
-- the causal tracker (``HeadTracker(lead=0)``): every box a head was seen in this
+- the causal tracker (``HeadTracker(lead=0)``, without the upload path's edge rule:
+  boxes grown for lateness often reach the edge, and stretching them there covered
+  the whole picture): every box a head was seen in this
   frame or the previous one, and for ``hold`` frames (half a second) after a head
   was last seen its last box, growing each frame;
 - the mask (``mask.apply_mask``, the same as the upload path),
@@ -21,9 +23,9 @@ while one is busy replaces the one waiting, so they skip frames, never queue the
   kinematics, from the ORIGINAL frame in memory; its box reaches the mask one or
   two frames late, grown for that;
 - CenterFace (the slow, sensitive detector for small, profile and backlit faces,
-  about 100 ms on a 512 px copy) and BlazeFace short range (near faces), at a
-  lower thread priority and resting ``BG_REST`` of its run time after each look,
-  so that on a 2-core server the per-frame path keeps its core.
+  about 100 ms on a 512 px copy) and BlazeFace short range (near faces), resting
+  ``BG_REST`` of its run time after each look, so that on a 2-core server the
+  per-frame path keeps its core.
 
 Fail-closed policy (also in ``docs/live.md``):
 
@@ -49,7 +51,6 @@ session CSVs use the same formats as the Kinematics page).
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -80,12 +81,7 @@ DET_LONG_SIDE = 640  # BlazeFace full range, every frame
 BG_LONG_SIDE = 512  # CenterFace: 640x480 costs ~180 ms on one core, 512x384 ~100 ms
 FACE_THRESHOLD = 0.3
 BG_REST = 0.25  # after each look the background detector rests this share of its run time
-# Worker threads' priorities (Linux nice values): a little below the per-frame path, but
-# not so low that other busy processes on a shared server starve them (a starved worker
-# turns the whole picture into the fail-closed cover; nice 5 did that under load).
-BG_NICE = 2
 POSE_EVERY = 2  # Pose (~25 ms) on every other frame, in its own thread
-POSE_NICE = 1
 IDLE_EXIT_S = 10.0  # worker threads end after this long without a frame
 CHART_SECONDS = 20.0
 MAX_RECORD_S = 10 * 60.0  # a recording stops here (the page holds it in memory for download)
@@ -102,19 +98,6 @@ def live_centerface(threads: int = 1) -> CenterFace:
     background worker leaves the other core to the per-frame path.  Stateless and
     thread-safe: one may serve every live stream of a server."""
     return CenterFace(threads=threads)
-
-
-def _lower_priority(niceness: int = BG_NICE) -> None:
-    """Make the calling thread yield the CPU to the per-frame path.
-
-    On Linux a thread is a task with its own nice value; with onnxruntime run on one
-    intra-op thread (the calling thread), CenterFace then only takes what the
-    per-frame path leaves, and if it falls behind the fail-closed lag rule covers the
-    frame.  Elsewhere this is a no-op."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except (AttributeError, OSError):  # not Linux, or not allowed
-        pass
 
 
 def _lag_growth(lag_s: float) -> float:
@@ -165,15 +148,14 @@ class _NewestWorker:
 
     ``post`` never blocks: a job posted while the thread is busy replaces the one
     waiting, so a slow model skips frames instead of queueing them, and the caller
-    uses the newest result with a box grown for its lateness.  The thread lowers its
-    priority by ``nice``, rests ``rest`` times its run time after each job (2-core
-    servers), ends after ``IDLE_EXIT_S`` without work and starts again on the next post.
+    uses the newest result with a box grown for its lateness.  The thread rests
+    ``rest`` times its run time after each job (2-core servers), ends after
+    ``IDLE_EXIT_S`` without work and starts again on the next post.
     """
 
-    def __init__(self, fn, name: str, *, nice: int = 0, rest: float = 0.0) -> None:
+    def __init__(self, fn, name: str, *, rest: float = 0.0) -> None:
         self._fn = fn
         self._name = name
-        self._nice = nice
         self._rest = rest
         self._cond = threading.Condition()
         self._job: tuple | None = None
@@ -199,8 +181,6 @@ class _NewestWorker:
         return r if r is not None and r.gen == gen else None
 
     def _run(self) -> None:
-        if self._nice:
-            _lower_priority(self._nice)
         while True:
             with self._cond:
                 if self._job is None and not self._closed:
@@ -420,8 +400,8 @@ class LiveDeidentifier:
         self.poses: RingBuffer[tuple[float, np.ndarray]] = RingBuffer(max(1, int(chart_seconds * fps / POSE_EVERY)))
         self._bf_far = _Blaze(1)
         self._faces = _FaceFinder(centerface)
-        self._bg = _NewestWorker(self._faces, "live-faces", nice=BG_NICE, rest=BG_REST)
-        self._pose = _NewestWorker(self._pose_step, "live-pose", nice=POSE_NICE)
+        self._bg = _NewestWorker(self._faces, "live-faces", rest=BG_REST)
+        self._pose = _NewestWorker(self._pose_step, "live-pose")
         self._lock = threading.RLock()
         self._session: _Session | None = None
         self._gen = 0
@@ -468,7 +448,7 @@ class LiveDeidentifier:
             rec = _Recorder(self.record_dir / f"live-{self._gen}.mp4", (w, h), self.fps)
         self.poses.clear()
         self.stats.reset()
-        return _Session(self._gen, w, h, t, HeadTracker(max_gap=self.window, lead=0, hold=self.window, frame_size=(w, h)), ext, rec)
+        return _Session(self._gen, w, h, t, HeadTracker(max_gap=self.window, lead=0, hold=self.window), ext, rec)
 
     def end_stream(self) -> None:
         """End the session without waiting (streamlit-webrtc's ``on_video_ended``, which
@@ -587,7 +567,7 @@ class LiveDeidentifier:
                 # again (whole frames obscured until the background detector has looked)
                 self._gen += 1
                 s.gen, s.width, s.height = self._gen, w, h
-                s.tracker = HeadTracker(max_gap=self.window, lead=0, hold=self.window, frame_size=(w, h))
+                s.tracker = HeadTracker(max_gap=self.window, lead=0, hold=self.window)
             t = max(now - s.t_origin, s.last_t + 1e-3 if s.n else 0.0)
             s.last_t = t
             i = s.n

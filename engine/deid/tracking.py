@@ -39,7 +39,8 @@ GROW_PER_FRAME = 0.03
 GROW_PX_PER_FRAME = 2.0  # tiny boxes must grow in pixels too, not only in proportion
 MAX_GROWTH = 2.0
 GAP_GROWTH = 1.15
-EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it
+EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it ...
+EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture
 
 
 @dataclass
@@ -151,7 +152,7 @@ def _at_least(box: np.ndarray, size: np.ndarray) -> np.ndarray:
 def _edge_rule(t: Track, box: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
     """A box near the picture's edge: the track's largest size, stretched to the edge."""
     w, h = frame_size
-    reach = EDGE_REACH * t.max_size
+    reach = np.minimum(EDGE_REACH * t.max_size, EDGE_MAX_FRACTION * np.array([w, h], dtype=float))
     near = np.array([box[0] < reach[0], box[1] < reach[1], box[2] > w - reach[0], box[3] > h - reach[1]])
     if not near.any():
         return box
