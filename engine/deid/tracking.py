@@ -19,8 +19,9 @@ occupy:
 - a track's box never shrinks below the largest size it had within ``hold`` frames
   of the frame asked about: a head that an occluder splits, or that turns, is still
   as big as it was, even if the detectors now see only part of it;
-- at the picture's edge (``frame_size`` given) a box takes the largest size its
-  track ever had, and reaches the edge: a head leaving (or entering) the picture is
+- near the picture's edge (within half the track's largest size, at most a tenth of
+  the picture; only when ``frame_size`` is given, which the causal live path does not
+  do) a box takes the largest size its track ever had, and reaches the edge: a head leaving (or entering) the picture is
   cut by the frame, so what the detectors see of it says nothing of its size, and
   the part still inside lies between its last box and the edge.
 
