@@ -182,6 +182,15 @@ class PoseHeads:
             s.close()
 
 
+def shrink(frame: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """``frame`` at most ``long_side`` px long (the cues' working size), and its scale."""
+    h, w = frame.shape[:2]
+    scale = min(1.0, long_side / max(h, w))
+    if scale < 1:
+        return cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA), scale
+    return frame, 1.0
+
+
 def face_heads(face_boxes: np.ndarray) -> np.ndarray:
     """Head boxes from face detections (N, 5)."""
     return face_to_head(face_boxes[:, :4]) if len(face_boxes) else np.zeros((0, 4))

@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from engine.deid.boxes import clip_boxes, grow, merge_overlapping
-from engine.deid.cues import CenterFace, face_heads, pose_head_box
+from engine.deid.cues import CenterFace, face_heads, pose_head_box, shrink
 from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker
 from engine.errors import InputError
@@ -103,15 +103,6 @@ def live_centerface(threads: int = 1) -> CenterFace:
 def _lag_growth(lag_s: float) -> float:
     """How much a box found ``lag_s`` ago is grown to still cover a moving head."""
     return min(1.0 + LAG_GROWTH_PER_S * max(lag_s, 0.0), MAX_LAG_GROWTH)
-
-
-def _shrink(frame: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
-    """``frame`` at most ``long_side`` px long, and the scale it was shrunk by."""
-    h, w = frame.shape[:2]
-    scale = min(1.0, long_side / max(h, w))
-    if scale < 1:
-        return cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA), scale
-    return frame, 1.0
 
 
 class _Blaze:
@@ -234,7 +225,7 @@ class _FaceFinder:
         self._bf_near = _Blaze(0, threshold)
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-        small, scale = _shrink(frame, BG_LONG_SIDE)
+        small, scale = shrink(frame, BG_LONG_SIDE)
         if self._cf is None:
             self._cf = live_centerface()
         cf = face_heads(self._cf(small, self._threshold))
@@ -595,7 +586,7 @@ class LiveDeidentifier:
         self._bg.post(s.gen, i, t, snap)
         if i % POSE_EVERY == 0:
             self._pose.post(s.gen, i, t, s, snap, i, t)
-        small, scale = _shrink(frame, DET_LONG_SIDE)
+        small, scale = shrink(frame, DET_LONG_SIDE)
 
         boxes: list[np.ndarray] = []
         labels: list[tuple[str, ...]] = []

@@ -21,11 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-import cv2
 import numpy as np
 
 from engine.deid.boxes import clip_boxes, merge_overlapping
-from engine.deid.cues import BlazeFace, CenterFace, PoseHeads, face_heads, pose_head_box
+from engine.deid.cues import BlazeFace, CenterFace, PoseHeads, face_heads, pose_head_box, shrink
 from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker, Region
 from engine.errors import InputError
@@ -85,8 +84,7 @@ class FrameAnalyzer:
 
     def __call__(self, frame: np.ndarray, index: int) -> FrameCues:
         h, w = frame.shape[:2]
-        scale = min(1.0, self.s.det_long_side / max(h, w))
-        small = cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else frame
+        small, scale = shrink(frame, self.s.det_long_side)
         boxes, labels = [], []
 
         def add(b: np.ndarray, cue: str, factor: float) -> None:
@@ -98,7 +96,7 @@ class FrameAnalyzer:
             add(face_heads(self.centerface(small, self.s.face_threshold)), "centerface", scale)
         hi_scale = min(1.0, self.s.hires_long_side / max(h, w))
         if index % self.s.hires_every == 0 and hi_scale > scale * 1.25:
-            big = cv2.resize(frame, (round(w * hi_scale), round(h * hi_scale)), interpolation=cv2.INTER_AREA) if hi_scale < 1 else frame
+            big, hi_scale = shrink(frame, self.s.hires_long_side)
             add(face_heads(self.centerface(big, self.s.face_threshold)), "centerface", hi_scale)
         add(face_heads(self.blazeface(small)), "blazeface", scale)
         people = [pose_head_box(lm) / scale for lm in self.pose(small)]
