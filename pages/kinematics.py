@@ -9,10 +9,12 @@ landmark table and small JPEG thumbnails of de-identified (or wholly blurred) fr
 
 from __future__ import annotations
 
+from functools import partial
 
 import streamlit as st
 
 from engine.deid.cues import CenterFace
+from engine.deid.pipeline import deidentify_video
 from engine.kinematics import charts
 from engine.kinematics.angles import JOINT_LABELS
 from engine.kinematics.export import angles_csv, landmarks_csv, mot_text, summary_json, trc_text
@@ -163,8 +165,9 @@ with user_errors():
             path, label = src
             if st.button("Measure movement", type="primary", key="kin_run"):
                 bar = st.progress(0.0, text="Finding landmarks (and de-identifying for display)...")
-                table, backdrop = extract_with_backdrop(path, session_dir(), lambda f: bar.progress(f),
-                                                        centerface=_centerface())
+                table, backdrop = extract_with_backdrop(
+                    path, session_dir(), lambda f: bar.progress(f),
+                    deidentify=partial(deidentify_video, centerface=_centerface()))
                 bar.empty()
                 _store(table, label, backdrop)
 

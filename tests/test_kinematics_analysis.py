@@ -9,6 +9,7 @@ from engine.errors import InputError
 from engine.kinematics import synthetic as sy
 from engine.kinematics.angles import all_angles, angular_velocity, wrap_deg
 from engine.kinematics.cleaning import butterworth, fill_gaps, hampel
+from engine.kinematics.landmarks import select_person, track_summary
 from engine.kinematics.pipeline import Settings, analyse
 from engine.kinematics.scaling import metres_per_pixel
 from engine.kinematics.tremor import tremor_measures
@@ -207,24 +208,23 @@ def test_bad_parameters_are_refused_with_a_sentence() -> None:
         assert str(err.value).endswith(".")
 
 
-def test_tracks_split_on_jumps_and_losses_and_the_patient_is_the_longest_largest() -> None:
-    from engine.kinematics.landmarks import select_person, starts_new_track
-
-    c = np.array([100.0, 100.0])
-    assert starts_new_track(None, 0.0, c, 0.0, 1000.0)
-    assert not starts_new_track(c, 0.0, c + 20, 1 / 30, 1000.0)  # walking on
-    assert starts_new_track(c, 0.0, c + 400, 1 / 30, 1000.0)  # detector switched person
-    assert starts_new_track(c, 0.0, c, 1.0, 1000.0)  # lost for a second
-
-    big, _ = sy.walking(seconds=4.0, height_px=400.0)
-    small, _ = sy.walking(seconds=4.0, height_px=150.0)
-    t_big = sy.table_from_positions(big, FPS, person=1)
-    t_small = sy.table_from_positions(np.concatenate([small, small]), FPS, person=0)  # longer but smaller
-    t_small.df = t_small.df[t_small.df["frame"] < 200]  # 200 frames x 150 px vs 120 x 400 px
+def test_the_default_patient_is_the_person_who_moves_most() -> None:
+    """A clinician standing still (seen longer and larger, waving an arm) and a patient
+    walking across: the walker is analysed by default, the other on request."""
     import pandas as pd
 
-    both = sy.table_from_positions(big, FPS)
-    both.df = pd.concat([t_small.df, t_big.df], ignore_index=True)
+    walk, _ = sy.walking(seconds=4.0, height_px=300.0)
+    T = 240
+    seg = sy.standing(T)
+    seg["left_arm"] = 90.0 + 60.0 * np.sin(np.linspace(0, 12 * np.pi, T))  # waving
+    still = sy.skeleton(seg, height_px=500.0)
+    t_walk = sy.table_from_positions(walk, FPS, person=1)
+    t_still = sy.table_from_positions(still, FPS, person=0)
+    both = sy.table_from_positions(still, FPS)
+    both.df = pd.concat([t_still.df, t_walk.df], ignore_index=True)
+    tracks = track_summary(both)
+    assert list(tracks["person"]) == [1, 0] and tracks["movement"].iloc[0] > 1.0 > 0.1 > tracks["movement"].iloc[1]
+    assert tracks.set_index("person").loc[0, "seen_s"] == pytest.approx(T / FPS)
     assert select_person(both)[1] == 1
     assert select_person(both, 0)[1] == 0
     with pytest.raises(InputError):

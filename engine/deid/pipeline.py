@@ -24,15 +24,18 @@ from typing import Callable, Iterable
 import numpy as np
 
 from engine.deid.boxes import clip_boxes, merge_overlapping
-from engine.deid.cues import BlazeFace, CenterFace, PoseHeads, face_heads, pose_head_box, shrink
+from engine.deid.cues import BlazeFace, CenterFace, face_heads, pose_head_box, shrink
 from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker, Region
 from engine.errors import InputError
+from engine.people.pose import PeoplePose, Person
 from engine.video import VideoInfo, VideoWriter, probe, read_frames
 
 log = logging.getLogger(__name__)
 
 Observer = Callable[[np.ndarray, int, float], None]
+# (people, frame index, time_s, (width, height)): each frame's people, from the one Pose pass
+PeopleObserver = Callable[[list[Person], int, float, tuple[int, int]], object]
 Progress = Callable[[int, int, float], None]
 
 MAX_WINDOW = 30
@@ -69,6 +72,7 @@ class FrameCues:
     cues: list[tuple[str, ...]]  # which cues produced each merged box
     people: list[np.ndarray] = field(default_factory=list)  # pose head boxes, one per person
     counts: dict[str, int] = field(default_factory=dict)
+    persons: list[Person] = field(default_factory=list)  # each person's identity and landmarks
 
 
 class FrameAnalyzer:
@@ -80,7 +84,7 @@ class FrameAnalyzer:
         # mediapipe graphs keep tracking state and belong to one video.
         self.centerface = centerface or CenterFace()
         self.blazeface = BlazeFace()
-        self.pose = PoseHeads(max_people=settings.max_people)
+        self.pose = PeoplePose(max_people=settings.max_people)
 
     def __call__(self, frame: np.ndarray, index: int) -> FrameCues:
         h, w = frame.shape[:2]
@@ -99,15 +103,16 @@ class FrameAnalyzer:
             big, hi_scale = shrink(frame, self.s.hires_long_side)
             add(face_heads(self.centerface(big, self.s.face_threshold)), "centerface", hi_scale)
         add(face_heads(self.blazeface(small)), "blazeface", scale)
-        people = [pose_head_box(lm) / scale for lm in self.pose(small)]
+        persons = self.pose(frame)  # top-down, on each person's crop of the full frame
+        people = [pose_head_box(p.landmarks) for p in persons]
         add(np.array(people).reshape(-1, 4), "pose", 1.0)
 
         counts = {c: labels.count(c) for c in ("blazeface", "centerface", "pose")}
         if not boxes:
-            return FrameCues(np.zeros((0, 4)), [], people, counts)
+            return FrameCues(np.zeros((0, 4)), [], people, counts, persons)
         merged, members = merge_overlapping(clip_boxes(np.stack(boxes), w, h))
         cues = [tuple(sorted({labels[i] for i in m})) for m in members]
-        return FrameCues(merged, cues, people, counts)
+        return FrameCues(merged, cues, people, counts, persons)
 
     def close(self) -> None:
         self.blazeface.close()
@@ -141,20 +146,23 @@ def deidentify_video(
     settings: DeidSettings | None = None,
     observers: Iterable[Observer] = (),
     output_observers: Iterable[Observer] = (),
+    people_observers: Iterable[PeopleObserver] = (),
     progress: Progress | None = None,
     centerface: CenterFace | None = None,
 ) -> DeidResult:
     """Write a copy of ``src`` with every head obscured to ``out``; return the report.
 
     ``observers`` see each original frame (in memory only), ``output_observers`` each
-    obscured frame as written; ``centerface`` lets a server reuse its loaded model.
+    obscured frame as written, ``people_observers`` each frame's people (identity and
+    landmarks, from the original frame: kinematics takes them instead of running Pose
+    again); ``centerface`` lets a server reuse its loaded model.
     """
     s = settings or DeidSettings()
     s.validate()
     info = probe(src)
     t0 = time.perf_counter()
     analyzer = FrameAnalyzer(s, centerface)
-    observers, output_observers = list(observers), list(output_observers)
+    observers, output_observers, people_observers = list(observers), list(output_observers), list(people_observers)
     win = window_frames(info.fps, s.window_s)
     tracker = HeadTracker(max_gap=win, lead=win, hold=win, frame_size=(info.width, info.height))
     pending: deque[tuple[int, np.ndarray]] = deque()
@@ -215,6 +223,8 @@ def deidentify_video(
                 failed.add(i)
                 qc["frames_failed_closed"] += 1
                 fc = FrameCues(np.zeros((0, 4)), [], [], {})
+            for pob in people_observers:
+                pob(fc.persons, i, i / info.fps, (info.width, info.height))
             for cue, k in fc.counts.items():
                 cue_frames[cue] += k > 0
             seen[i] = fc

@@ -7,10 +7,14 @@ its pulled models are missing, frames blurred *as a whole* before anything is ke
 They are kept as small JPEG thumbnails (at most ``MAX_THUMBS``), so a session's memory
 does not grow with the clip's length and no raw frame stays in it.
 
-``extract_with_backdrop`` is the one place that ties the two capabilities together:
-landmarks come from the ORIGINAL frames (a blurred face moves the head landmarks and
-can make Pose lose the person), the backdrop from the obscured ones, in a single
-decoding pass.  No Streamlit here: the page only shows what this module returns.
+``extract_with_backdrop`` runs the one pass that yields both: landmarks come from the
+ORIGINAL frames (a blurred face moves the head landmarks and can make Pose lose the
+person), the backdrop from the obscured ones, in a single decoding pass.  The
+de-identification itself is handed in by the caller (``deidentify``, the page passes
+``engine.deid.pipeline.deidentify_video``): capabilities never import each other, and
+both take their people from the shared layer ``engine.people``, so the people the
+masks cover are the people measured.  No Streamlit here: the page only shows what
+this module returns.
 """
 
 from __future__ import annotations
@@ -22,12 +26,10 @@ from typing import TYPE_CHECKING, Callable
 import cv2
 import numpy as np
 
-from engine.deid.pipeline import deidentify_video
 from engine.kinematics.landmarks import INDEX, SKELETON, LandmarkExtractor, LandmarkTable
 from engine.video import probe
 
 if TYPE_CHECKING:
-    from engine.deid.cues import CenterFace
     from engine.kinematics.pipeline import KinematicsResult
 
 THUMB_WIDTH = 480
@@ -121,25 +123,26 @@ def extract_with_backdrop(
     out_dir: Path,
     progress: Callable[[float], None],
     *,
-    centerface: CenterFace | None = None,
+    deidentify: Callable[..., object],
 ) -> tuple[LandmarkTable, Backdrop]:
     """Landmarks from the ORIGINAL frames plus safe-to-show backdrop frames, one decoding pass.
 
-    The landmark extractor rides along as an observer of ``deidentify_video``
-    (original frames, in memory) and the backdrop is collected from its obscured
-    output frames.  The obscured video itself is only a by-product: it is written to
-    ``out_dir`` (the caller's private session folder) and deleted before returning.
-    ``centerface`` lets a server reuse its loaded face model.
+    ``deidentify`` has the signature of ``engine.deid.pipeline.deidentify_video``.
+    The landmark extractor takes each frame's people from its people pass (original
+    frames, in memory: one Pose pass serves masks and measurement) and the backdrop
+    is collected from its obscured output frames.  The obscured video itself is only
+    a by-product: it is written to ``out_dir`` (the caller's private session folder)
+    and deleted before returning.
 
     ``progress`` receives the fraction done, 0 to 1.
     """
     info = probe(path)
     out = Path(out_dir) / DEID_VIDEO_NAME
-    ext = LandmarkExtractor()
+    ext = LandmarkExtractor(people=False)
     thumbs = ThumbCollector(info.n_frames, info.width, blur_all=False)
     try:
-        deidentify_video(
-            path, out, observers=(ext,), output_observers=(thumbs,), centerface=centerface,
+        deidentify(
+            path, out, people_observers=(ext.add,), output_observers=(thumbs,),
             progress=lambda i, n, t: progress(min(1.0, i / max(n, 1))),
         )
         return ext.to_table(info.fps), thumbs.backdrop()

@@ -22,7 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cutoff-hz", type=float, default=6.0, help="low-pass cut-off of the 4th-order zero-phase Butterworth (default 6)")
     p.add_argument("--max-gap-s", type=float, default=0.33, help="longest gap to interpolate, in seconds (default 0.33)")
     p.add_argument("--min-visibility", type=float, default=0.5, help="landmarks below this visibility become gaps (default 0.5)")
-    p.add_argument("--person", type=int, default=None, help="track id to analyse (default: the longest, largest track)")
+    p.add_argument("--person", type=int, default=None, metavar="ID",
+                   help="person to analyse (see --list-persons; default: the person who moves most)")
+    p.add_argument("--list-persons", action="store_true",
+                   help="list the people tracked (id, when and how long seen, movement) and stop")
     p.add_argument("--max-frames", type=int, default=None, help="analyse only the first N frames")
     p.set_defaults(func=_cmd_kinematics)
 
@@ -52,12 +55,24 @@ def _cmd_kinematics(args: argparse.Namespace) -> int:
 
     table = extract_landmarks(args.input, progress=progress, max_frames=args.max_frames)
     print(file=sys.stderr)
+    if args.list_persons:
+        from engine.kinematics.landmarks import track_summary
+
+        tracks = track_summary(table)
+        if tracks.empty:
+            raise InputError("No person was detected in the video; film the whole body in good light and try again.")
+        print("person  first_s  last_s  seen_s  movement (body heights travelled)")
+        for k, r in tracks.iterrows():
+            print(f"{int(r.person):>6}  {r.first_frame / table.fps:7.2f}  {r.last_frame / table.fps:6.2f}  {r.seen_s:6.2f}  "
+                  f"{r.movement:6.2f}{'  <- default: moves most' if k == 0 else ''}")
+        return 0
     res = analyse(table, settings)
     # the input's file name is not written into the outputs: it may name the patient
     paths = write_outputs(res, args.outdir)
     g = res.gait
     cad = g.get("cadence_steps_per_min")
-    print(f"person {res.person} of {len(res.tracks)} track(s); "
+    how = "chosen with --person" if args.person is not None else "the person who moves most, the default"
+    print(f"person {res.person} ({how}) of {len(res.tracks)} seen; "
           f"cadence {'%.1f steps/min' % cad if cad == cad else 'n/a (not enough steps)'}")
     for name, path in paths.items():
         print(path)

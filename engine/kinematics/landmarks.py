@@ -1,18 +1,17 @@
-"""Body landmarks from video frames with mediapipe Pose, as a tidy table.
+"""Body landmarks of every person in a video, as a tidy table, and the choice of patient.
 
 The extractor is a frame *observer*: it is called with each ORIGINAL frame (before
-any blurring), so it can ride along in the de-identification decoding pass
-(``deidentify_video(..., observers=(extractor,))``) or be fed by
-:func:`extract_landmarks` on its own.  Landmarks from blurred frames would be worse:
+any blurring), so it can ride along in the de-identification decoding pass or be fed
+by :func:`extract_landmarks` on its own.  Landmarks from blurred frames would be worse:
 blurring the face moves the nose, eyes and ears and can make the detector lose the
 person (SecurePose takes kinematics from the original frames for the same reason).
 
-Legacy mediapipe Pose finds ONE person per frame.  To "follow the patient" when
-several people are filmed, every continuous run of detections that does not jump
-across the image is given its own track id (``person``); :func:`select_person`
-then keeps by default the longest and largest track.  A second person who is never
-the detector's choice is not seen at all: this is a limit of the model, written
-down in ``docs/kinematics.md``.
+People come from the shared layer :mod:`engine.people`: every person keeps one
+identity (``person``) across frames and has their own top-down Pose landmarks, so two
+people in the room are two tracks, both measured in every frame.  When the
+de-identification pass already runs that layer, :meth:`LandmarkExtractor.add` takes
+its people instead of running Pose a second time.  :func:`select_person` keeps by
+default the person who moves most (the patient walking, not the clinician standing).
 """
 
 from __future__ import annotations
@@ -25,30 +24,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
-
-# mediapipe Pose's 33 landmarks, in its index order ("left" is the subject's left).
-LANDMARKS: tuple[str, ...] = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
-)
-INDEX: dict[str, int] = {name: i for i, name in enumerate(LANDMARKS)}
-
-# Bones drawn for the skeleton overlay (pairs of landmark names).
-SKELETON: tuple[tuple[str, str], ...] = (
-    ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
-    ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
-    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("left_wrist", "left_index"),
-    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"), ("right_wrist", "right_index"),
-    ("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("left_ankle", "left_heel"),
-    ("left_heel", "left_foot_index"), ("left_ankle", "left_foot_index"),
-    ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("right_ankle", "right_heel"),
-    ("right_heel", "right_foot_index"), ("right_ankle", "right_foot_index"),
-    ("nose", "left_eye"), ("nose", "right_eye"),
-)
+from engine.people.schema import INDEX, LANDMARKS, SKELETON  # noqa: F401 - re-exported: the pose schema
 
 COLUMNS = ["frame", "time_s", "person", "landmark", "x", "y", "z", "visibility", "x_world", "y_world", "z_world"]
 
@@ -74,92 +50,55 @@ class LandmarkTable:
         return sorted(int(p) for p in self.df["person"].unique())
 
 
-def starts_new_track(
-    prev_centre: np.ndarray | None,
-    prev_time_s: float,
-    centre: np.ndarray,
-    time_s: float,
-    diagonal_px: float,
-    jump_fraction: float = 0.15,
-    max_lost_s: float = 0.5,
-) -> bool:
-    """Whether a detection belongs to a new person: first ever, after a long loss, or a jump."""
-    if prev_centre is None or time_s - prev_time_s > max_lost_s:
-        return True
-    return bool(np.linalg.norm(centre - prev_centre) > jump_fraction * diagonal_px)
-
-
 class LandmarkExtractor:
-    """Observer ``(frame_rgb, index, time_s) -> landmarks or None`` collecting mediapipe Pose landmarks.
+    """Observer ``(frame_rgb, index, time_s) -> landmarks or None`` collecting every person's landmarks.
 
-    The return value (this frame's ``(33, 8)`` row, or ``None``) serves the live page,
-    which draws each frame's skeleton as it comes; batch callers ignore it.
-
-    ``jump_fraction`` (of the image diagonal per frame) and ``max_lost_s`` decide when a
-    detection starts a new track: a jump that large is the detector switching to
-    someone else, a loss that long may be the patient leaving and someone entering.
+    The return value (the ``(33, 8)`` row of this frame's largest person, or ``None``)
+    serves the live page, which draws each frame's skeleton as it comes; batch callers
+    ignore it.  ``people=False`` makes an extractor that only :meth:`add` feeds (the
+    people found by another pass over the same frames), with no Pose of its own.
     """
 
-    def __init__(
-        self,
-        *,
-        min_detection_confidence: float = 0.5,
-        min_tracking_confidence: float = 0.5,
-        jump_fraction: float = 0.15,
-        max_lost_s: float = 0.5,
-    ) -> None:
-        import mediapipe as mp  # heavy: only when landmarks are really extracted
+    def __init__(self, *, max_people: int = 4, people: bool = True) -> None:
+        from engine.people.pose import PeoplePose  # heavy: only when landmarks are really extracted
 
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=False,
-            model_complexity=1,  # the only Pose model the wheel ships; 0 and 2 would download
-            smooth_landmarks=True,
-            enable_segmentation=False,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-        )
-        self.jump_fraction = jump_fraction
-        self.max_lost_s = max_lost_s
+        self._pose = PeoplePose(max_people=max_people) if people else None
         self.width = 0
         self.height = 0
         self.frames_seen = 0
         self._times: list[float] = []
-        self._rows: list[np.ndarray] = []  # one (33, 8) array per detected frame
+        self._rows: list[np.ndarray] = []  # one (33, 8) array per person and frame
         self._frames: list[int] = []
         self._row_times: list[float] = []
         self._person: list[int] = []
-        self._track = -1
-        self._last_centre: np.ndarray | None = None
-        self._last_seen_t = -np.inf
 
-    def __call__(self, frame_rgb: np.ndarray, index: int, time_s: float) -> np.ndarray | None:
-        h, w = frame_rgb.shape[:2]
-        self.width, self.height = w, h
+    def add(self, people, index: int, time_s: float, size: tuple[int, int]) -> np.ndarray | None:
+        """Record ``people`` (:class:`engine.people.pose.Person` list) seen in frame ``index``;
+        ``size`` is the frame's (width, height).  Returns the largest person's row."""
+        self.width, self.height = size
         self.frames_seen = max(self.frames_seen, index + 1)
         self._times.append(time_s)
-        res = self._pose.process(np.ascontiguousarray(frame_rgb))
-        if res.pose_landmarks is None:
-            return None
-        img = res.pose_landmarks.landmark
-        wld = res.pose_world_landmarks.landmark
-        a = np.array(
-            [(p.x * w, p.y * h, p.z * w, p.visibility, q.x, q.y, q.z, 0.0) for p, q in zip(img, wld)],
-            dtype=np.float64,
-        )
-        centre = a[[INDEX["left_hip"], INDEX["right_hip"]], :2].mean(axis=0)
-        if starts_new_track(self._last_centre, self._last_seen_t, centre, time_s, float(np.hypot(w, h)),
-                            self.jump_fraction, self.max_lost_s):
-            self._track += 1
-        self._last_centre = centre
-        self._last_seen_t = time_s
-        self._rows.append(a)
-        self._row_times.append(time_s)
-        self._frames.append(index)
-        self._person.append(self._track)
-        return a
+        best, best_h = None, -1.0
+        for p in people:
+            a = np.concatenate([p.landmarks[:, :7], np.zeros((len(p.landmarks), 1))], axis=1)
+            self._rows.append(a)
+            self._row_times.append(time_s)
+            self._frames.append(index)
+            self._person.append(int(p.id))
+            h = float(p.box[3] - p.box[1])
+            if h > best_h:
+                best, best_h = a, h
+        return best
+
+    def __call__(self, frame_rgb: np.ndarray, index: int, time_s: float) -> np.ndarray | None:
+        if self._pose is None:
+            raise RuntimeError("this extractor is fed by add(), it runs no Pose of its own")
+        h, w = frame_rgb.shape[:2]
+        return self.add(self._pose(frame_rgb), index, time_s, (w, h))
 
     def close(self) -> None:
-        self._pose.close()
+        if self._pose is not None:
+            self._pose.close()
 
     def fps_estimate(self) -> float:
         t = np.asarray(self._times)
@@ -168,18 +107,25 @@ class LandmarkExtractor:
         return float(1.0 / np.median(np.diff(t)))
 
     def to_frame(self) -> pd.DataFrame:
-        """The tidy landmark table (see :class:`LandmarkTable`)."""
-        if not self._rows:
+        """The tidy landmark table (see :class:`LandmarkTable`): every person seen in at
+        least ``MIN_TRACK_FRAMES`` frames, numbered 0, 1, ... in the order they appear."""
+        person = np.asarray(self._person, dtype=int)
+        ids, first, counts = np.unique(person, return_index=True, return_counts=True)
+        real = ids[counts >= MIN_TRACK_FRAMES]
+        keep = np.isin(person, real)
+        order = {int(p): k for k, p in enumerate(real[np.argsort(first[counts >= MIN_TRACK_FRAMES])])}
+        person = np.array([order.get(int(p), -1) for p in person], dtype=int)
+        if not keep.any():
             return pd.DataFrame({c: pd.Series(dtype=float) for c in COLUMNS})
-        arr = np.stack(self._rows)  # (n, 33, 8)
+        arr = np.stack(self._rows)[keep]  # (n, 33, 8)
         n = arr.shape[0]
-        frames = np.repeat(np.asarray(self._frames), len(LANDMARKS))
-        t_of = np.repeat(np.asarray(self._row_times), len(LANDMARKS))
+        frames = np.repeat(np.asarray(self._frames)[keep], len(LANDMARKS))
+        t_of = np.repeat(np.asarray(self._row_times)[keep], len(LANDMARKS))
         return pd.DataFrame(
             {
                 "frame": frames,
                 "time_s": np.round(t_of, 6),
-                "person": np.repeat(np.asarray(self._person), len(LANDMARKS)),
+                "person": np.repeat(person[keep], len(LANDMARKS)),
                 "landmark": np.tile(np.asarray(LANDMARKS), n),
                 "x": arr[..., 0].ravel(),
                 "y": arr[..., 1].ravel(),
@@ -229,26 +175,51 @@ def extract_landmarks(
     return ext.to_table(info.fps)
 
 
+MOVEMENT_STEP_S = 0.5
+MIN_TRACK_FRAMES = 5  # fewer: a detector's ghost, not a person
+
+
 def track_summary(table: LandmarkTable) -> pd.DataFrame:
-    """One row per track: first/last frame, frames detected, median body height (px), score."""
+    """One row per person, the patient first: when and how long they are seen, their
+    median body height (px) and how much they move.
+
+    ``movement`` is how far their pelvis travels, in their own median body heights
+    (so distance from the camera does not matter), measured between positions
+    ``MOVEMENT_STEP_S`` apart: a patient walking across the picture travels several
+    body heights; someone waving, dancing on the spot or jittering in the detector
+    travels almost none.  Steps across a gap longer than that are not counted.
+    """
+    cols = ["person", "first_frame", "last_frame", "n_frames", "seen_s", "median_height_px", "movement"]
     df = table.df
     if df.empty:
-        return pd.DataFrame(columns=["person", "first_frame", "last_frame", "n_frames", "median_height_px", "score"])
-    per_frame = df.groupby(["person", "frame"])["y"].agg(lambda s: s.max() - s.min()).rename("h").reset_index()
-    out = per_frame.groupby("person").agg(
-        first_frame=("frame", "min"), last_frame=("frame", "max"), n_frames=("frame", "nunique"), median_height_px=("h", "median")
-    )
-    out["score"] = out["n_frames"] * out["median_height_px"]
-    return out.reset_index().sort_values("score", ascending=False, ignore_index=True)
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for pid, g in df.groupby("person"):
+        g = g.sort_values(["frame", "landmark"])
+        frames = np.sort(g["frame"].unique())
+        xy = np.stack([g["x"].to_numpy(), g["y"].to_numpy()], axis=1).reshape(len(frames), -1, 2)
+        height = float(np.median(xy[:, :, 1].max(axis=1) - xy[:, :, 1].min(axis=1)))
+        hips = [sorted(LANDMARKS).index(n) for n in ("left_hip", "right_hip")]
+        pelvis = xy[:, hips].mean(axis=1)
+        step = max(1, round(MOVEMENT_STEP_S * table.fps))
+        pick = np.unique(np.searchsorted(frames, np.arange(frames[0], frames[-1] + 1, step)).clip(0, len(frames) - 1))
+        d = np.linalg.norm(np.diff(pelvis[pick], axis=0), axis=1)
+        d = d[np.diff(frames[pick]) <= step]
+        rows.append({
+            "person": int(pid), "first_frame": int(frames[0]), "last_frame": int(frames[-1]),
+            "n_frames": len(frames), "seen_s": len(frames) / table.fps, "median_height_px": height,
+            "movement": float(d.sum() / max(height, 1.0)),
+        })
+    return pd.DataFrame(rows, columns=cols).sort_values("movement", ascending=False, ignore_index=True)
 
 
 def select_person(table: LandmarkTable, person: int | None = None) -> tuple[pd.DataFrame, int]:
-    """Rows of one track: the given ``person`` or, by default, the longest and largest one."""
+    """Rows of one person: the given ``person`` or, by default, the one who moves most."""
     if table.df.empty:
         raise InputError("No person was detected in the video; film the whole body in good light and try again.")
     tracks = track_summary(table)
     if person is None:
         person = int(tracks.iloc[0]["person"])
     elif person not in set(tracks["person"].astype(int)):
-        raise InputError(f"There is no person {person} in this video; the tracks found are {sorted(tracks['person'].astype(int))}.")
+        raise InputError(f"There is no person {person} in this video; the people found are {sorted(tracks['person'].astype(int))}.")
     return table.df[table.df["person"] == person], int(person)

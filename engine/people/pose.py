@@ -1,0 +1,195 @@
+"""Everyone's Pose landmarks, top-down: one mediapipe Pose per person, on that person's crop.
+
+Legacy mediapipe Pose (the last one that ships its models) sees one person per image.
+Run on the whole frame it jumps between people, and whoever it does not choose is not
+measured.  Here:
+
+- a *search* Pose (static mode) looks at the frame with the people already found
+  greyed out, until it finds nobody more or ``max_people`` are known: every frame
+  while nobody is followed, every ``search_every`` frames otherwise;
+- every known person then has their own Pose graph (video mode, so it tracks), run on
+  a square crop around where :class:`~engine.people.identity.IdentityTracker`
+  predicts them, resized to ``crop_px``: the person fills the crop, so a small or
+  distant person is measured at the crop's resolution, not the frame's;
+- two results that are one body (a graph drifted onto a neighbour) are merged, the
+  graph that lost its own person is restarted, and identities come from the tracker.
+
+Landmarks are mapped back to the full frame's pixels; world landmarks (metres about
+the hips) do not depend on the crop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine.people.identity import IdentityTracker, box_iou
+
+SEARCH_LONG_SIDE = 640
+CROP_EXPAND = 1.5  # crop side / larger side of the predicted body box
+SAME_BODY_IOU = 0.5
+TORSO = [11, 12, 23, 24]  # shoulders and hips
+MIN_TORSO_VISIBILITY = 0.5
+
+
+@dataclass
+class Person:
+    """One person in one frame."""
+
+    id: int
+    landmarks: np.ndarray  # (33, 7): see engine.people.schema.FIELDS, full-frame pixels
+    box: np.ndarray  # body box (x0, y0, x1, y1) from the landmarks
+    source: str  # "crop" (their own graph) or "search"
+
+
+def body_box(landmarks: np.ndarray) -> np.ndarray:
+    """Extent of a person's landmarks (x, y columns)."""
+    xy = landmarks[:, :2]
+    return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+
+
+def _new_pose(static: bool, min_confidence: float):
+    import mediapipe as mp
+
+    return mp.solutions.pose.Pose(
+        static_image_mode=static,
+        model_complexity=1,  # the only complexity whose model ships in the wheel
+        smooth_landmarks=False,  # the crop moves; kinematics filters the series itself
+        min_detection_confidence=min_confidence,
+        min_tracking_confidence=min_confidence,
+    )
+
+
+def _result(res, x0: float, y0: float, sx: float, sy: float) -> np.ndarray | None:
+    """mediapipe result -> (33, 7) in full-frame pixels, given the image's placement."""
+    if res.pose_landmarks is None:
+        return None
+    img = res.pose_landmarks.landmark
+    wld = res.pose_world_landmarks.landmark if res.pose_world_landmarks is not None else [None] * len(img)
+    return np.array(
+        [(x0 + p.x * sx, y0 + p.y * sy, p.z * sx, p.visibility,
+          *((q.x, q.y, q.z) if q is not None else (np.nan,) * 3)) for p, q in zip(img, wld)],
+        dtype=np.float64,
+    )
+
+
+def crop_square(frame: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarray, float, float, float]:
+    """A ``size`` x ``size`` crop around ``box`` (grey outside the picture).
+
+    Returns the crop and its placement: top-left corner and side in frame pixels.
+    """
+    h, w = frame.shape[:2]
+    c = (box[:2] + box[2:]) / 2
+    side = max(float(np.max(box[2:] - box[:2])) * CROP_EXPAND, 32.0)
+    x0, y0 = c[0] - side / 2, c[1] - side / 2
+    out = np.full((size, size, 3), 128, dtype=np.uint8)
+    ix0, iy0 = int(max(0, np.floor(x0))), int(max(0, np.floor(y0)))
+    ix1, iy1 = int(min(w, np.ceil(x0 + side))), int(min(h, np.ceil(y0 + side)))
+    if ix1 > ix0 and iy1 > iy0:
+        k = size / side
+        dx0, dy0 = max(0, int(round((ix0 - x0) * k))), max(0, int(round((iy0 - y0) * k)))
+        dx1, dy1 = min(size, int(round((ix1 - x0) * k))), min(size, int(round((iy1 - y0) * k)))
+        if dx1 > dx0 and dy1 > dy0:
+            out[dy0:dy1, dx0:dx1] = cv2.resize(frame[iy0:iy1, ix0:ix1], (dx1 - dx0, dy1 - dy0),
+                                               interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    return out, x0, y0, side
+
+
+class PeoplePose:
+    """Call with each frame (RGB, full resolution): every person's landmarks, with ids."""
+
+    def __init__(self, max_people: int = 4, search_every: int = 3, min_confidence: float = 0.3,
+                 crop_px: int = 384, max_lost: int = 15) -> None:
+        self.max_people = max_people
+        self.search_every = max(1, search_every)
+        self.min_confidence = min_confidence
+        self.crop_px = crop_px
+        self.identities = IdentityTracker(max_lost=max_lost)
+        self._search = _new_pose(True, min_confidence)
+        self._graphs: dict[int, object] = {}
+        self._index = -1
+
+    def _graph(self, pid: int):
+        if pid not in self._graphs:
+            self._graphs[pid] = _new_pose(False, self.min_confidence)
+        return self._graphs[pid]
+
+    def _drop_graph(self, pid: int) -> None:
+        g = self._graphs.pop(pid, None)
+        if g is not None:
+            g.close()
+
+    def _search_people(self, rgb: np.ndarray, found: list[np.ndarray], budget: int) -> list[np.ndarray]:
+        h, w = rgb.shape[:2]
+        scale = min(1.0, SEARCH_LONG_SIDE / max(h, w))
+        small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else rgb.copy()
+        out: list[np.ndarray] = []
+        for lm in found:
+            self._grey(small, body_box(lm) * scale)
+        for _ in range(budget):
+            lm = _result(self._search.process(small), 0.0, 0.0, small.shape[1] / scale, small.shape[0] / scale)
+            if lm is None:
+                break
+            out.append(lm)
+            self._grey(small, body_box(lm) * scale)
+        return out
+
+    @staticmethod
+    def _grey(img: np.ndarray, box: np.ndarray) -> None:
+        pad = 0.1 * (box[2:] - box[:2])
+        x0, y0 = np.floor(box[:2] - pad).astype(int).clip(0)
+        x1, y1 = np.ceil(box[2:] + pad).astype(int)
+        img[y0:max(y0, y1), x0:max(x0, x1)] = 128
+
+    def _plausible(self, lm: np.ndarray, expected: np.ndarray | None) -> bool:
+        """A body, not a ghost: torso landmarks visible, and (for a crop) the person expected."""
+        if np.nanmean(lm[TORSO, 3]) < MIN_TORSO_VISIBILITY:
+            return False
+        if expected is None:
+            return True
+        _, cost = self.identities.cost(self._index, body_box(lm)[None])
+        pred = np.array(list(self.identities.predicted(self._index).values())).reshape(-1, 4)
+        k = [i for i, p in enumerate(pred) if np.allclose(p, expected)]
+        return bool(k) and bool(np.isfinite(cost[k[0], 0]))
+
+    def __call__(self, rgb: np.ndarray) -> list[Person]:
+        self._index += 1
+        j = self._index
+        rgb = np.ascontiguousarray(rgb)
+        found: list[tuple[np.ndarray, int | None]] = []  # landmarks, identity whose graph produced them
+        for pid, box in self.identities.predicted(j, self.max_people).items():
+            crop, x0, y0, side = crop_square(rgb, box, self.crop_px)
+            lm = _result(self._graph(pid).process(crop), x0, y0, side, side)
+            if lm is None:
+                continue
+            same = any(box_iou(body_box(o), body_box(lm))[0, 0] > SAME_BODY_IOU for o, _ in found)
+            if same or not self._plausible(lm, box):  # drifted onto someone else, or a ghost
+                self._drop_graph(pid)
+                continue
+            found.append((lm, pid))
+        budget = self.max_people - len(found)
+        if budget > 0 and (not found or j % self.search_every == 0):
+            found += [(lm, None) for lm in self._search_people(rgb, [f for f, _ in found], budget)
+                      if self._plausible(lm, None)]
+        boxes = np.array([body_box(lm) for lm, _ in found]).reshape(-1, 4)
+        ids = self.identities.update(j, boxes, [g is None for _, g in found])
+        people = []
+        for (lm, graph_pid), pid, box in zip(found, ids, boxes):
+            if pid < 0:
+                continue
+            if graph_pid is not None and graph_pid != pid and graph_pid in self._graphs:
+                # the tracker gave this body another identity: its graph goes with it
+                self._drop_graph(pid)
+                self._graphs[pid] = self._graphs.pop(graph_pid)
+            people.append(Person(pid, lm, box, "crop" if graph_pid is not None else "search"))
+        live = set(self.identities.predicted(j + 1, self.max_people))
+        for pid in [p for p in self._graphs if p not in live]:
+            self._drop_graph(pid)
+        return people
+
+    def close(self) -> None:
+        self._search.close()
+        for pid in list(self._graphs):
+            self._drop_graph(pid)
