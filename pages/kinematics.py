@@ -18,7 +18,9 @@ from engine.deid.pipeline import deidentify_video
 from engine.kinematics import charts
 from engine.kinematics.angles import JOINT_LABELS
 from engine.kinematics.export import angles_csv, landmarks_csv, mot_text, summary_json, trc_text
-from engine.kinematics.backdrop import Backdrop, _skeleton_image, _thumbs_from_frames, extract_with_backdrop
+from engine.kinematics.backdrop import (
+    Backdrop, _skeleton_image, _thumbs_from_frames, extract_with_backdrop, person_thumbnails,
+)
 from engine.kinematics.landmarks import LandmarkTable, track_summary
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 from engine.kinematics.report import gait_table, report_html
@@ -132,6 +134,34 @@ def _show(res: KinematicsResult, backdrop: Backdrop | None) -> None:
         _downloads(res)
 
 
+def _pick_person(table: LandmarkTable, backdrop: Backdrop | None) -> int | None:
+    """Every person tracked, as a de-identified picture with how long they are seen; the
+    user picks the patient (default: the person who moves most, said so)."""
+    tracks = track_summary(table)
+    if tracks.empty:
+        return None
+    rows = tracks.set_index("person")
+    thumbs = person_thumbnails(table, backdrop) if backdrop is not None else {}
+    st.markdown(f"**People in the clip: {len(tracks)}**")
+    cols = st.columns(min(len(tracks), 6))
+    for k, pid in enumerate(tracks["person"].astype(int)):
+        r = rows.loc[pid]
+        with cols[k % len(cols)]:
+            if pid in thumbs:
+                st.image(thumbs[pid], caption=f"Person {pid}")
+            st.caption(f"Person {pid}: seen {r.seen_s:.1f} s ({r.first_frame / table.fps:.1f}-"
+                       f"{r.last_frame / table.fps:.1f} s), travels {r.movement:.1f} body heights")
+    options = [int(p) for p in tracks["person"]]
+    default = options[0]
+    chosen = st.radio(
+        "Patient to measure", options, index=0, key="kin_person", horizontal=True,
+        format_func=lambda p: f"Person {p}" + (" (moves most)" if p == default else ""),
+    )
+    if chosen == default:
+        st.caption(f"Person {default} is measured by default: the person who moves most across the clip.")
+    return int(chosen)
+
+
 def _store(table: LandmarkTable, label: str, backdrop: Backdrop | None) -> None:
     """Keep a new clip's derived data; forget widgets tied to the previous clip."""
     for key in ("kin_frame", "kin_person", "kin_result"):
@@ -175,15 +205,7 @@ with user_errors():
     if state is not None:
         table: LandmarkTable = state["table"]
         settings = _settings_form()
-        tracks = track_summary(table)
-        if len(tracks) > 1:
-            st.caption("Several people (tracks) were seen; the longest and largest is analysed by default.")
-            options = [int(p) for p in tracks["person"]]
-            settings.person = st.selectbox(
-                "Person", options, key="kin_person",
-                format_func=lambda p: (lambda r: f"track {p}: frames {r.first_frame}-{r.last_frame}, "
-                                       f"{r.n_frames} detected")(tracks.set_index("person").loc[p]),
-            )
+        settings.person = _pick_person(table, state.get("backdrop"))
         res = _analysed(table, settings)
         st.subheader(state["label"])
         _show(res, state.get("backdrop"))

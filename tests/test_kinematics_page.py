@@ -46,7 +46,7 @@ def test_page_shows_measures_charts_skeleton_and_downloads(page: AppTest) -> Non
     assert len(downloads) == 6
     assert all(d.proto.ignore_rerun for d in downloads)  # a download click does not rerun the page
     assert not any("internet" in c.value for c in page.caption)  # report.html draws offline
-    assert len(_elements(page._tree, "image")) == 1  # the skeleton over the blurred frame
+    assert len(_elements(page._tree, "image")) == 2  # the person's picture, the skeleton over the blurred frame
 
 
 def test_frame_slider_and_settings_rerun_cleanly(page: AppTest) -> None:
@@ -72,4 +72,42 @@ def test_a_result_handed_over_by_the_deidentify_page_is_used_without_decoding_th
     assert state["table"] is not None and state["backdrop"].deidentified
     assert len(state["backdrop"].jpegs) == len(previews)
     assert state["backdrop"].scale == pytest.approx(0.5)
+    # the skeleton view (this synthetic walker stands outside the small preview frames,
+    # so there is no picture of them to cut)
     assert len(_elements(at._tree, "image")) == 1
+
+
+def test_every_person_is_listed_with_a_picture_and_time_seen_and_the_user_picks_the_patient(repo) -> None:
+    """A clinician standing still for the whole clip and a patient walking across for
+    part of it: both are listed (de-identified picture, time seen), the walker is the
+    default (said so), and picking the clinician measures the clinician."""
+    import pandas as pd
+
+    from engine.kinematics.landmarks import LandmarkTable
+
+    walk, _ = sy.walking(seconds=4.0, height_px=300.0)
+    still = sy.skeleton(sy.standing(150), height_px=500.0)
+    still[..., 0] += 900
+    t_walk = sy.table_from_positions(walk, 30.0, width=1600, height=1000, person=1)
+    t_still = sy.table_from_positions(still, 30.0, width=1600, height=1000, person=0)
+    df = pd.concat([t_still.df, t_walk.df], ignore_index=True)
+    table = LandmarkTable(df, 30.0, 1600, 1000, 150)
+    thumbs = ThumbCollector(table.n_frames, 1600, blur_all=True)
+    for i in range(table.n_frames):
+        thumbs(np.full((1000, 1600, 3), 90, np.uint8), i, i / 30.0)
+    at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
+    at.session_state["kin"] = {"table": table, "label": "two people", "backdrop": thumbs.backdrop()}
+    at.run()
+    assert not at.exception
+    picker = at.radio(key="kin_person")
+    assert picker.options == ["Person 1 (moves most)", "Person 0"] and picker.value == 1
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Person 1: seen 4.0 s") for c in captions)
+    assert any(c.startswith("Person 0: seen 5.0 s") for c in captions)
+    assert any("measured by default: the person who moves most" in c for c in captions)
+    assert len(_elements(at._tree, "image")) == 3  # two people's pictures and the skeleton view
+    assert at.session_state["kin_result"][1].person == 1
+    picker.set_value(0).run()
+    assert not at.exception
+    assert at.session_state["kin_result"][1].person == 0
+    assert not any("measured by default" in c.value for c in at.caption)

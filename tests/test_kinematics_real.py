@@ -9,19 +9,52 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scipy.signal import find_peaks
+
 from engine.kinematics.export import OUTPUT_FILES, write_outputs
-from engine.kinematics.landmarks import extract_landmarks
+from engine.kinematics.landmarks import LandmarkTable, extract_landmarks, track_summary
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 
-# Frames 90-160: mediapipe, started at frame 90, follows the woman walking across the
-# lawn in side view (about two strides): a real gait in the image plane.
+# Frames 90-160: the woman walking across the lawn in side view (about two strides):
+# a real gait in the image plane.
 START, STOP = 90, 160
+
+# Sports2D's own filtered left-knee curve of its demo clip (Content/Demo_plots.png in
+# the sports2d 0.8.34 wheel), read off the PNG: the orange line's maxima, pixel
+# columns mapped to the axis ticks (2 s at x=292 ... 6 s at x=1157), rows to degrees.
+SPORTS2D_LEFT_KNEE_PEAKS = [(2.37, 70.7), (3.58, 72.7), (4.79, 72.5), (6.03, 82.5)]
 
 
 @pytest.fixture(scope="module")
-def walk(sports2d_clip: Path) -> KinematicsResult:
-    table = extract_landmarks(sports2d_clip, start_frame=START, max_frames=STOP)
-    return analyse(table, Settings(height_m=1.65))
+def demo(sports2d_clip: Path) -> LandmarkTable:
+    """Every person's landmarks over the whole clip (the walker, the man on the box)."""
+    return extract_landmarks(sports2d_clip)
+
+
+@pytest.fixture(scope="module")
+def walk(demo: LandmarkTable) -> KinematicsResult:
+    df = demo.df[demo.df["frame"].between(START, STOP - 1)]
+    return analyse(LandmarkTable(df, demo.fps, demo.width, demo.height, STOP), Settings(height_m=1.65))
+
+
+def test_the_walker_is_one_track_and_her_knee_swings_as_sports2d_publishes(demo: LandmarkTable) -> None:
+    tracks = track_summary(demo).set_index("person")
+    res = analyse(demo)  # default: the person who moves most
+    walker = tracks.loc[res.person]
+    # in view from about 1.5 s (behind the tree before) until she leaves at the left edge
+    assert walker.first_frame <= 50 and walker.last_frame >= 195, tracks
+    assert walker.n_frames >= 0.97 * (walker.last_frame - walker.first_frame + 1)  # never lost, never split
+    others = tracks.drop(res.person)
+    assert len(others) >= 1 and (others["movement"] < walker.movement).all()
+    t = res.angles["time_s"].to_numpy()
+    knee = res.angles["left_knee"].to_numpy()
+    inside = (t >= 2.0) & (t <= 6.3)  # the span Sports2D plots
+    peaks, _ = find_peaks(np.where(inside, np.nan_to_num(knee, nan=-99.0), -99.0), height=50, distance=20)
+    assert len(peaks) == len(SPORTS2D_LEFT_KNEE_PEAKS), [(t[p], knee[p]) for p in peaks]
+    for p, (t_ref, _) in zip(peaks, SPORTS2D_LEFT_KNEE_PEAKS):
+        assert abs(t[p] - t_ref) <= 0.1 and 65 <= knee[p] <= 90, (t[p], knee[p])
+    measured = ~np.isnan(knee)
+    assert np.mean((knee[measured] >= -20) & (knee[measured] <= 160)) >= 0.99
 
 
 def test_landmark_table_is_tidy_and_inside_the_image(walk: KinematicsResult) -> None:

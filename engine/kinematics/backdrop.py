@@ -171,3 +171,35 @@ def _skeleton_image(res: KinematicsResult, backdrop: Backdrop, frame: int) -> tu
         if not np.isnan(p).any():
             cv2.circle(img, (int(p[0]), int(p[1])), 3, (255, 255, 255), -1, cv2.LINE_AA)
     return img, shown
+
+
+def person_thumbnails(table: LandmarkTable, backdrop: Backdrop, height_px: int = 160) -> dict[int, np.ndarray]:
+    """One de-identified picture of each person (RGB), for choosing the patient.
+
+    Cut from the kept backdrop frame nearest the middle of the person's track (a
+    de-identified or wholly blurred frame, never a raw one), around their body box from
+    that frame's landmarks with a margin, scaled to ``height_px``.  A person with no
+    kept frame inside their track gets no picture.
+    """
+    out: dict[int, np.ndarray] = {}
+    if not len(backdrop.frames):
+        return out
+    df = table.df
+    for pid, g in df.groupby("person"):
+        frames = np.sort(g["frame"].unique())
+        kept = backdrop.frames[np.isin(backdrop.frames, frames)]
+        if not len(kept):
+            continue
+        shown = int(kept[np.argmin(np.abs(kept - np.median(frames)))])
+        img, _ = backdrop.nearest(shown)
+        pts = g.loc[g["frame"] == shown, ["x", "y"]].to_numpy() * backdrop.scale
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = 0.2 * (hi - lo).max() + 4
+        x0, y0 = np.floor(lo - pad).astype(int).clip(0)
+        x1, y1 = np.ceil(hi + pad).astype(int)
+        crop = img[y0:min(y1, img.shape[0]), x0:min(x1, img.shape[1])]
+        if crop.size == 0:
+            continue
+        w = max(1, round(crop.shape[1] * height_px / crop.shape[0]))
+        out[int(pid)] = cv2.resize(crop, (w, height_px), interpolation=cv2.INTER_AREA)
+    return out
