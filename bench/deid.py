@@ -1,8 +1,10 @@
 """De-identification benchmark: ours against deface, on real and synthetic clips.
 
 Prints one JSON line per clip with, for each method: exposed-face frames (the rule in
-engine/deid/audit.py), over-blur ratio (changed area / true face area), frames per
-second, and our speed ratio against deface.  Truth: known boxes on synthetic clips;
+engine/deid/audit.py), over-blur ratio (changed area / true face area), the share of
+the frame changed, frames per second, and our speed ratio against deface; for ours
+also the frames where one mask spans two heads (a region holding the centres of two
+true faces).  Truth: known boxes on synthetic clips;
 on real clips, the audit detector at a low threshold on the original frames, less
 the audit boxes reviewed and found not to be faces (``bench/not_faces.json``).  A last
 line measures speed and peak memory on a 1080p clip.
@@ -69,7 +71,7 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def run_ours(src: Path, out: Path, rss: list | None = None) -> tuple[float, float]:
+def run_ours(src: Path, out: Path, rss: list | None = None) -> tuple[float, float, dict]:
     """(wall seconds, CPU seconds of all threads): CPU time is what a shared or
     busy machine cannot distort, so speed ratios use it; wall time is reported too.
     ``rss`` collects the resident memory every 30 frames (it must stay flat)."""
@@ -78,8 +80,8 @@ def run_ours(src: Path, out: Path, rss: list | None = None) -> tuple[float, floa
             rss.append(round(_rss_mb()))
 
     t, c = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
-    deidentify_video(src, out, progress=progress)
-    return time.perf_counter() - t, _cpu(resource.RUSAGE_SELF) - c
+    res = deidentify_video(src, out, progress=progress)
+    return time.perf_counter() - t, _cpu(resource.RUSAGE_SELF) - c, res.report
 
 
 def run_deface(src: Path, out: Path) -> tuple[float, float]:
@@ -98,9 +100,22 @@ def _reviewed_not_faces(clip: str) -> dict[int, np.ndarray]:
     return {k: np.array(v, dtype=float).reshape(-1, 4) for k, v in out.items()}
 
 
+def _spans_two(regions: list[dict], boxes: np.ndarray) -> bool:
+    """Whether one mask region holds the centres of two true faces."""
+    if len(boxes) < 2:
+        return False
+    c = (boxes[:, :2] + boxes[:, 2:]) / 2
+    for r in regions:
+        x0, y0, x1, y1 = r["box"]
+        if int(((c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)).sum()) >= 2:
+            return True
+    return False
+
+
 def evaluate(src: Path, out: Path, audit: AuditDetector, truth: list[list[tuple]] | None,
-             not_faces: dict[int, np.ndarray] | None = None) -> dict:
+             not_faces: dict[int, np.ndarray] | None = None, report: dict | None = None) -> dict:
     exposed_frames, faces, face_area, changed_area, dropped = 0, 0, 0.0, 0.0, 0
+    covered, spans_two = [], 0
     for i, (orig, done) in enumerate(zip(read_frames(src), read_frames(out))):
         if done.shape != orig.shape:  # deface's writer resizes to a multiple of 16
             done = cv2.resize(done, (orig.shape[1], orig.shape[0]), interpolation=cv2.INTER_AREA)
@@ -109,28 +124,37 @@ def evaluate(src: Path, out: Path, audit: AuditDetector, truth: list[list[tuple]
             keep = iou(boxes, not_faces[i]).max(axis=1) < 0.5
             dropped += int((~keep).sum())
             boxes = boxes[keep]
+        diff = cv2.GaussianBlur(np.abs(orig.astype(np.int16) - done.astype(np.int16)).max(axis=2).astype(np.uint8), (0, 0), 2)
+        changed = float((diff > 12).sum())
+        covered.append(changed / diff.size)
+        if report is not None and i < len(report["frames"]):
+            spans_two += _spans_two(report["frames"][i]["regions"], boxes)
         if len(boxes) == 0:
             continue
         faces += len(boxes)
         found = audit(done, threshold=0.5)
         exposed_frames += any(face_exposed(orig, done, b, found) for b in boxes)
         face_area += float(((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).sum())
-        diff = cv2.GaussianBlur(np.abs(orig.astype(np.int16) - done.astype(np.int16)).max(axis=2).astype(np.uint8), (0, 0), 2)
-        changed_area += float((diff > 12).sum())
-    return {
+        changed_area += changed
+    row = {
         "faces": faces,
         "reviewed_not_faces_dropped": dropped,
         "exposed_face_frames": exposed_frames,
         "over_blur_ratio": round(changed_area / face_area, 2) if face_area else None,
+        "frame_covered_pct": round(100 * float(np.mean(covered)), 2) if covered else None,
     }
+    if report is not None:
+        row["frames_one_mask_spans_two_heads"] = spans_two
+    return row
 
 
 def bench_clip(name: str, src: Path, truth, audit, work: Path, deface: bool) -> dict:
     n = probe(src).n_frames
     not_faces = _reviewed_not_faces(name)
     row: dict = {"clip": name, "frames": n, "resolution": "{}x{}".format(*(lambda i: (i.width, i.height))(probe(src)))}
-    s, c = run_ours(src, work / f"{name}_ours.mp4")
-    row["ours"] = {"fps": round(n / s, 2), "cpu_s_per_frame": round(c / n, 3), **evaluate(src, work / f"{name}_ours.mp4", audit, truth, not_faces)}
+    s, c, report = run_ours(src, work / f"{name}_ours.mp4")
+    row["ours"] = {"fps": round(n / s, 2), "cpu_s_per_frame": round(c / n, 3),
+                   **evaluate(src, work / f"{name}_ours.mp4", audit, truth, not_faces, report)}
     if deface:
         s2, c2 = run_deface(src, work / f"{name}_deface.mp4")
         row["deface"] = {"fps": round(n / s2, 2), "cpu_s_per_frame": round(c2 / n, 3), **evaluate(src, work / f"{name}_deface.mp4", audit, truth, not_faces)}
@@ -144,7 +168,7 @@ def bench_1080p(work: Path, frames: int, deface: bool) -> dict:
     frames = probe(src).n_frames
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss: list[int] = []
-    s, c = run_ours(src, work / "1080p_ours.mp4", rss)
+    s, c, _ = run_ours(src, work / "1080p_ours.mp4", rss)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     row = {"clip": "sports2d_1080p_speed", "frames": frames, "ours_fps": round(frames / s, 2),
            "ours_cpu_s_per_frame": round(c / frames, 3),

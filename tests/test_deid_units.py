@@ -177,3 +177,30 @@ def test_a_head_leaving_the_picture_keeps_its_size_up_to_the_edge():
     _feed(without, {f: [b] for f, b in seen.items()}, 60)
     last = max(seen)
     assert without.regions_at(last)[0].box[2] - without.regions_at(last)[0].box[0] < 100
+
+
+def test_the_mask_shrinks_with_the_head():
+    """A head shrinking uniformly (zoom out, walking away: 120 -> 40 px over 40 frames)
+    gets a box of its current size within a frame or two, not its old largest one;
+    it still covers the head in every frame."""
+    sizes = np.linspace(120.0, 40.0, 40)
+    truth = {f: np.array([300 - s / 2, 200 - s / 2, 300 + s / 2, 200 + s / 2]) for f, s in enumerate(sizes)}
+    t = HeadTracker(max_gap=15, lead=0, hold=15)
+    _feed(t, {f: [b] for f, b in truth.items()}, 40)
+    for f in range(2, 40):
+        (r,) = t.regions_at(f)
+        assert _contains(r.box, truth[f])
+        assert r.box[2] - r.box[0] <= 1.1 * sizes[f], (f, r.box, sizes[f])
+
+
+def test_neighbours_heads_stay_separate_boxes():
+    """Two people's heads side by side, their pose head boxes overlapping: two boxes,
+    never one spanning both; a face box joins the person whose head it is."""
+    a = np.array([100.0, 100.0, 200.0, 220.0])  # person 0's pose head box
+    b = np.array([150.0, 105.0, 250.0, 225.0])  # person 1's, overlapping it (IoU 0.3)
+    face_b = np.array([175.0, 120.0, 235.0, 200.0])
+    merged, members = merge_overlapping(np.stack([face_b, a, b]), person=np.array([-1, 0, 1]))
+    assert len(merged) == 2
+    assert sorted(sorted(m) for m in members) == [[0, 2], [1]]
+    merged, _ = merge_overlapping(np.stack([face_b, a, b]))  # without knowing who is who: one blob
+    assert len(merged) == 1

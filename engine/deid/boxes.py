@@ -61,15 +61,20 @@ def centre_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(ca[:, None] - cb[None], axis=2) / size[:, None]
 
 
-def merge_overlapping(boxes: np.ndarray, min_iou: float = 0.2) -> tuple[np.ndarray, list[list[int]]]:
+def merge_overlapping(boxes: np.ndarray, min_iou: float = 0.2,
+                      person: np.ndarray | None = None) -> tuple[np.ndarray, list[list[int]]]:
     """Union boxes that overlap (one head seen by several cues) into one box each.
 
     Returns the merged boxes and, for each, the indices of the input boxes it holds.
     Union (not averaging) because a merged box must still cover every cue's view.
+    ``person`` (one entry per box, -1 for none) names the person a box is known to
+    belong to: two people's boxes never join one group, so neighbours' heads stay
+    separate masks however close they stand (a face box joins the person nearest it).
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     n = len(boxes)
     parent = list(range(n))
+    owner = {i: {int(person[i])} - {-1} if person is not None else set() for i in range(n)}
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -81,8 +86,14 @@ def merge_overlapping(boxes: np.ndarray, min_iou: float = 0.2) -> tuple[np.ndarr
         ov = iou(boxes, boxes)
         cd = centre_distance(boxes, boxes)
         close = (ov >= min_iou) | (cd < 0.35) | (cd.T < 0.35)
-        for i, j in zip(*np.nonzero(np.triu(close, k=1))):
-            parent[find(i)] = find(j)
+        pairs = list(zip(*np.nonzero(np.triu(close, k=1))))
+        pairs.sort(key=lambda ij: min(cd[ij], cd.T[ij]))  # nearest first: a face joins its own person
+        for i, j in pairs:
+            a, b = find(i), find(j)
+            if a == b or (owner[a] and owner[b] and owner[a] != owner[b]):
+                continue
+            parent[a] = b
+            owner[b] = owner[a] | owner[b]
     groups: dict[int, list[int]] = {}
     for i in range(n):
         groups.setdefault(find(i), []).append(i)

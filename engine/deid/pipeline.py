@@ -110,13 +110,30 @@ class FrameAnalyzer:
         counts = {c: labels.count(c) for c in ("blazeface", "centerface", "pose")}
         if not boxes:
             return FrameCues(np.zeros((0, 4)), [], people, counts, persons)
-        merged, members = merge_overlapping(clip_boxes(np.stack(boxes), w, h))
+        owner = np.full(len(boxes), -1)
+        owner[len(boxes) - len(persons):] = [p.id for p in persons]  # the pose boxes come last
+        clipped = clip_boxes(np.stack(boxes), w, h)
+        heads, members = merge_overlapping(clipped, person=owner)
         cues = [tuple(sorted({labels[i] for i in m})) for m in members]
-        return FrameCues(merged, cues, people, counts, persons)
+        return FrameCues(tight_heads(clipped, labels, members, heads), cues, people, counts, persons)
 
     def close(self) -> None:
         self.blazeface.close()
         self.pose.close()
+
+
+def tight_heads(boxes: np.ndarray, labels: list[str], members: list[list[int]], merged: np.ndarray) -> np.ndarray:
+    """One box per head, as tight as the cues allow: where a face detector saw the face,
+    the union of the face detectors' head boxes; only where none did, the pose's
+    whole-head estimate (sized from the body, larger: it must hold a head seen from
+    behind or too small for any face detector)."""
+    out = merged.copy()
+    for g, m in enumerate(members):
+        faces = [i for i in m if labels[i] != "pose"]
+        if faces and len(faces) < len(m):
+            b = boxes[faces]
+            out[g] = [b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()]
+    return out
 
 
 @dataclass

@@ -16,9 +16,12 @@ occupy:
   further than its own width in a few frames;
 - every detected frame also takes the union with its neighbours' boxes, so a mask
   never lags a moving head by a frame;
-- a track's box never shrinks below the largest size it had within ``hold`` frames
-  of the frame asked about: a head that an occluder splits, or that turns, is still
-  as big as it was, even if the detectors now see only part of it;
+- a track's box shrinks only as fast as the head does: the box of each detection
+  within ``hold`` frames, scaled by how much the head *uniformly* shrank since (the
+  less-shrunk of width and height, so an occluder that hides half a head, or a turn
+  that narrows it, does not shrink it), and by at most ``MAX_SHRINK_PER_FRAME``
+  a frame otherwise, sets a floor: a head that shrinks (zoom out, walking away) gets
+  a smaller mask within frames, a head split by an occluder stays whole;
 - near the picture's edge (within half the track's largest size, at most a tenth of
   the picture; only when ``frame_size`` is given, which the causal live path does not
   do) a box takes the largest size its track ever had, and reaches the edge: a head leaving (or entering) the picture is
@@ -42,6 +45,7 @@ MAX_GROWTH = 2.0
 GAP_GROWTH = 1.15
 EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it ...
 EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture
+MAX_SHRINK_PER_FRAME = 0.1  # a box loses at most this share of its size a frame, unless the head shrank uniformly
 
 
 @dataclass
@@ -135,13 +139,19 @@ def _velocity(t: Track, at_end: bool) -> np.ndarray:
 
 
 def _size_floor(t: Track, j: int, box: np.ndarray, window: int) -> np.ndarray:
-    """``box`` grown about its centre to the track's largest width and height within
-    ``window`` frames of ``j``."""
-    near = [t.boxes[k] for k in range(j - window, j + window + 1) if k in t.boxes]
-    if not near:
-        return box
-    sizes = np.stack([b[2:] - b[:2] for b in near]).max(axis=0)
-    return _at_least(box, sizes)
+    """``box`` grown about its centre to the size floor the track's detections within
+    ``window`` frames of ``j`` set (see the module docstring)."""
+    size = box[2:] - box[:2]
+    floor = np.zeros(2)
+    for k in range(j - window, j + window + 1):
+        b = t.boxes.get(k)
+        if b is None:
+            continue
+        seen = b[2:] - b[:2]
+        uniform = float(np.max(size / np.maximum(seen, 1e-9)))  # < 1: the head shrank uniformly by this
+        decay = (1 - MAX_SHRINK_PER_FRAME) ** abs(j - k)
+        floor = np.maximum(floor, seen * min(1.0, max(uniform, decay)))
+    return _at_least(box, floor)
 
 
 def _at_least(box: np.ndarray, size: np.ndarray) -> np.ndarray:
