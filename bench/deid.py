@@ -115,7 +115,7 @@ def _spans_two(regions: list[dict], boxes: np.ndarray) -> bool:
 def evaluate(src: Path, out: Path, audit: AuditDetector, truth: list[list[tuple]] | None,
              not_faces: dict[int, np.ndarray] | None = None, report: dict | None = None) -> dict:
     exposed_frames, faces, face_area, changed_area, dropped = 0, 0, 0.0, 0.0, 0
-    covered, spans_two = [], 0
+    covered, spans_two, exposed_at = [], 0, []
     for i, (orig, done) in enumerate(zip(read_frames(src), read_frames(out))):
         if done.shape != orig.shape:  # deface's writer resizes to a multiple of 16
             done = cv2.resize(done, (orig.shape[1], orig.shape[0]), interpolation=cv2.INTER_AREA)
@@ -133,13 +133,16 @@ def evaluate(src: Path, out: Path, audit: AuditDetector, truth: list[list[tuple]
             continue
         faces += len(boxes)
         found = audit(done, threshold=0.5)
-        exposed_frames += any(face_exposed(orig, done, b, found) for b in boxes)
+        if any(face_exposed(orig, done, b, found) for b in boxes):
+            exposed_frames += 1
+            exposed_at.append(i)
         face_area += float(((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).sum())
         changed_area += changed
     row = {
         "faces": faces,
         "reviewed_not_faces_dropped": dropped,
         "exposed_face_frames": exposed_frames,
+        "exposed_at": exposed_at[:20],
         "over_blur_ratio": round(changed_area / face_area, 2) if face_area else None,
         "frame_covered_pct": round(100 * float(np.mean(covered)), 2) if covered else None,
     }

@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from engine.errors import InputError
+from engine.kinematics.quality import correct_leg_swaps
 from engine.kinematics.landmarks import INDEX, LANDMARKS
 
 
@@ -187,6 +188,7 @@ class CleanSeries:
     interpolated: np.ndarray  # (T, 33) bool
     world: np.ndarray  # (T, 33, 3) metres, cleaned the same way
     fps: float
+    swapped: np.ndarray | None = None  # (T,) bool: frames whose leg labels were swapped back
 
     @property
     def time_s(self) -> np.ndarray:
@@ -202,6 +204,7 @@ def clean(df: pd.DataFrame, n_frames: int, fps: float, settings: CleanSettings |
     if s.max_gap_s < 0:
         raise InputError("The longest gap to fill cannot be negative.")
     pos, world, vis = table_to_arrays(df, n_frames)
+    pos, (world, vis), swapped = correct_leg_swaps(pos, world, vis)  # before any filter smears a swap
     raw = mask_low_visibility(pos, vis, s.min_visibility)
     wraw = mask_low_visibility(world, vis, s.min_visibility)
     max_gap = int(round(s.max_gap_s * fps))
@@ -209,4 +212,4 @@ def clean(df: pd.DataFrame, n_frames: int, fps: float, settings: CleanSettings |
     wfilled, _ = fill_gaps(hampel(wraw, s.hampel_half_window, s.hampel_sigmas), max_gap, s.interpolation)
     smooth = butterworth(filled, fps, s.cutoff_hz, s.order)
     wsmooth = butterworth(wfilled, fps, s.cutoff_hz, s.order)
-    return CleanSeries(raw, filled, smooth, interp.any(axis=-1), wsmooth, fps)
+    return CleanSeries(raw, filled, smooth, interp.any(axis=-1), wsmooth, fps, swapped)

@@ -28,9 +28,13 @@ def landmarks_csv(res: KinematicsResult) -> str:
 
 
 def angles_csv(res: KinematicsResult) -> str:
-    """Wide angles (degrees) then angular velocities (``<angle>_vel``, deg/s), one row per frame."""
+    """Wide angles (degrees, every value measured, flagged ones too), each angle's
+    per-frame quality flag (``<angle>_quality``: ok, interpolated, leg_swap_corrected,
+    turning, wrapped, implausible, missing), then angular velocities (``<angle>_vel``,
+    deg/s, of the usable values), one row per frame."""
+    q = res.quality.drop(columns=["frame", "time_s"]).add_suffix("_quality")
     vel = res.velocities.drop(columns=["frame", "time_s"]).add_suffix("_vel")
-    return pd.concat([res.angles, vel], axis=1).to_csv(index=False, float_format="%.3f")
+    return pd.concat([res.angles_raw, q, vel], axis=1).to_csv(index=False, float_format="%.3f")
 
 
 def summary_json(res: KinematicsResult) -> str:

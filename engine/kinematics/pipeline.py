@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
-from engine.kinematics.angles import all_angles, profile_view, angular_velocity, range_of_motion
+from engine.kinematics.angles import JOINTS, all_angles, profile_view, angular_velocity, range_of_motion
 from engine.kinematics.cleaning import CleanSeries, CleanSettings, check_cutoff, clean
 from engine.kinematics.gait import cycle_normalised, gait_cycles, gait_events, gait_measures, symmetry_index
 from engine.kinematics.landmarks import LandmarkTable, select_person, track_summary
+from engine.kinematics.quality import quality_flags, turning_frames, unwrap_segments, usable
 from engine.kinematics.scaling import metres_per_pixel
 from engine.kinematics.tremor import tremor_measures
 
@@ -50,7 +51,9 @@ class KinematicsResult:
     tracks: pd.DataFrame
     series: CleanSeries
     facing: np.ndarray
-    angles: pd.DataFrame  # frame, time_s, then one column per angle (degrees)
+    angles: pd.DataFrame  # frame, time_s, then one column per angle (degrees); flagged-unusable values removed
+    quality: pd.DataFrame  # frame, time_s, then each angle's per-frame flag (engine.kinematics.quality.FLAGS)
+    angles_raw: pd.DataFrame  # as ``angles``, with the flagged values kept (for angles.csv)
     velocities: pd.DataFrame  # frame, time_s, then deg/s
     rom: pd.DataFrame
     events: pd.DataFrame
@@ -89,6 +92,15 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return _json_safe(df.to_dict(orient="records"))
 
 
+def _quality_pct(flags: pd.DataFrame) -> dict:
+    """Per angle, the share of frames (%) with each flag other than ok."""
+    out = {}
+    for c in flags.columns:
+        share = flags[c].value_counts(normalize=True) * 100.0
+        out[c] = {k: float(v) for k, v in share.items() if k != "ok"}
+    return out
+
+
 def analyse(table: LandmarkTable, settings: Settings | None = None) -> KinematicsResult:
     """Clean, measure and summarise one person's movement from a landmark table."""
     s = settings or Settings()
@@ -101,11 +113,18 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
     series = clean(rows, table.n_frames, fps, s.clean_settings())
     m_per_px = metres_per_pixel(series.smooth, s.height_m) if s.height_m is not None else None
     ang, facing = all_angles(series.smooth, fps)
+    seg_cols = [c for c in ang.columns if c.partition("_")[2] not in JOINTS]
+    ang[seg_cols] = unwrap_segments(ang[seg_cols])
+    swapped = series.swapped if series.swapped is not None else np.zeros(table.n_frames, bool)
+    flags = quality_flags(ang, series.interpolated, swapped, turning_frames(facing, fps))
+    raw_ang, ang = ang, usable(ang, flags)
     frame = np.arange(table.n_frames)
     head = pd.DataFrame({"frame": frame, "time_s": frame / fps})
     angles = pd.concat([head, ang], axis=1)
     velocities = pd.concat([head, angular_velocity(ang, fps)], axis=1)
     rom = range_of_motion(ang)
+    removed = flags.isin(["implausible", "wrapped"]).mean() * 100.0
+    rom["flagged_removed_pct"] = rom["angle"].map(removed).fillna(0.0)  # flagged frames left out of the range
     events = gait_events(series.smooth, fps, facing)
     cycles = gait_cycles(events)
     gait = gait_measures(events, fps, series.smooth, facing, m_per_px)
@@ -117,7 +136,8 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
     profile = profile_view(series.smooth)
     res = KinematicsResult(
         table=table, settings=s, person=person, tracks=track_summary(table), series=series, facing=facing,
-        angles=angles, velocities=velocities, rom=rom, events=events, cycles=cycles,
+        angles=angles, quality=pd.concat([head, flags], axis=1), angles_raw=pd.concat([head, raw_ang], axis=1),
+        velocities=velocities, rom=rom, events=events, cycles=cycles,
         cycle_curves=cycle_normalised(angles, cycles), gait=gait,
         tremor=tremor, tremor_psd=psd, m_per_px=m_per_px,
     )
@@ -133,6 +153,7 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
             "settings": asdict(s),
             "scale": {"m_per_px": m_per_px, "height_m": s.height_m},
             "range_of_motion_deg": _records(rom),
+            "angle_quality_pct": _quality_pct(flags),
             "gait": gait,
             "gait_events": _records(events),
             "tremor": _records(tremor),
