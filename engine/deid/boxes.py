@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.people.identity import box_iou as iou  # noqa: F401 - pairwise IoU, shared with the people layer
+
 # A face detector's box spans brows to chin; the head reaches further up (hair,
 # crown) and sideways (ears).  Factors chosen so a frontal face box covers the head.
 FACE_TO_HEAD_W = 1.6
@@ -36,19 +38,6 @@ def grow(box: np.ndarray, factor: float | np.ndarray) -> np.ndarray:
     c = (box[:, :2] + box[:, 2:]) / 2
     half = (box[:, 2:] - box[:, :2]) / 2 * factor
     return np.concatenate([c - half, c + half], axis=1)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of boxes a (N, 4) and b (M, 4) -> (N, M)."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(axis=2)
-    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(axis=1)
-    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def centre_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Everyone's Pose landmarks, top-down: one mediapipe Pose per person, on that person's crop.
+"""Everyone's Pose landmarks, top-down: mediapipe Pose on each person's own crop.
 
 Legacy mediapipe Pose (the last one that ships its models) sees one person per image.
 Run on the whole frame it jumps between people, and whoever it does not choose is not
@@ -7,15 +7,15 @@ measured.  Here:
 - a *search* Pose (static mode) looks at the frame with the people already found
   greyed out, until it finds nobody more or ``max_people`` are known: every frame
   while nobody is followed, every ``search_every`` frames otherwise;
-- every known person then has their own Pose graph, run on a square crop around where
+- every known person then has Pose run on a square crop around where
   :class:`~engine.people.identity.IdentityTracker` predicts them, resized to
   ``crop_px``: the person fills the crop, so a small or distant person is measured at
-  the crop's resolution, not the frame's.  The graph runs in static mode (it finds
-  the body afresh in each crop): mediapipe's own frame-to-frame tracking, fed crops
+  the crop's resolution, not the frame's.  Pose runs in static mode (it finds the
+  body afresh in each crop): mediapipe's own frame-to-frame tracking, fed crops
   that move, lags fast limbs (on the Sports2D walker it cut knee flexion peaks by
   about 4 degrees and let a swapped leg label persist);
-- two results that are one body (a graph drifted onto a neighbour) are merged, the
-  graph that lost its own person is restarted, and identities come from the tracker.
+- two results that are one body (a crop that found a neighbour) are kept once, and
+  identities come from the tracker.
 
 Landmarks are mapped back to the full frame's pixels; world landmarks (metres about
 the hips) do not depend on the crop.
@@ -107,22 +107,12 @@ class PeoplePose:
                  crop_px: int = 384, max_lost: int = 15) -> None:
         self.max_people = max_people
         self.search_every = max(1, search_every)
-        self.min_confidence = min_confidence
         self.crop_px = crop_px
         self.identities = IdentityTracker(max_lost=max_lost)
-        self._search = _new_pose(True, min_confidence)
-        self._graphs: dict[int, object] = {}
+        # Static mode keeps no state between images, so one graph serves the search
+        # and every person's crop.
+        self._pose = _new_pose(True, min_confidence)
         self._index = -1
-
-    def _graph(self, pid: int):
-        if pid not in self._graphs:
-            self._graphs[pid] = _new_pose(True, self.min_confidence)
-        return self._graphs[pid]
-
-    def _drop_graph(self, pid: int) -> None:
-        g = self._graphs.pop(pid, None)
-        if g is not None:
-            g.close()
 
     def _search_people(self, rgb: np.ndarray, found: list[np.ndarray], budget: int) -> list[np.ndarray]:
         h, w = rgb.shape[:2]
@@ -132,7 +122,7 @@ class PeoplePose:
         for lm in found:
             self._grey(small, body_box(lm) * scale)
         for _ in range(budget):
-            lm = _result(self._search.process(small), 0.0, 0.0, small.shape[1] / scale, small.shape[0] / scale)
+            lm = _result(self._pose.process(small), 0.0, 0.0, small.shape[1] / scale, small.shape[0] / scale)
             if lm is None:
                 break
             out.append(lm)
@@ -146,53 +136,38 @@ class PeoplePose:
         x1, y1 = np.ceil(box[2:] + pad).astype(int)
         img[y0:max(y0, y1), x0:max(x0, x1)] = 128
 
-    def _plausible(self, lm: np.ndarray, expected: np.ndarray | None) -> bool:
-        """A body, not a ghost: torso landmarks visible, and (for a crop) the person expected."""
+    def _plausible(self, lm: np.ndarray, pid: int | None) -> bool:
+        """A body, not a ghost: torso landmarks visible, and (from person ``pid``'s crop)
+        where that person could be."""
         if np.nanmean(lm[TORSO, 3]) < MIN_TORSO_VISIBILITY:
             return False
-        if expected is None:
+        if pid is None:
             return True
-        _, cost = self.identities.cost(self._index, body_box(lm)[None])
-        pred = np.array(list(self.identities.predicted(self._index).values())).reshape(-1, 4)
-        k = [i for i, p in enumerate(pred) if np.allclose(p, expected)]
-        return bool(k) and bool(np.isfinite(cost[k[0], 0]))
+        live, cost = self.identities.cost(self._index, body_box(lm)[None])
+        return any(t.id == pid and np.isfinite(cost[r, 0]) for r, t in enumerate(live))
 
     def __call__(self, rgb: np.ndarray) -> list[Person]:
         self._index += 1
         j = self._index
         rgb = np.ascontiguousarray(rgb)
-        found: list[tuple[np.ndarray, int | None]] = []  # landmarks, identity whose graph produced them
+        found: list[tuple[np.ndarray, bool]] = []  # landmarks, from a known person's crop
         for pid, box in self.identities.predicted(j, self.max_people).items():
             crop, x0, y0, side = crop_square(rgb, box, self.crop_px)
-            lm = _result(self._graph(pid).process(crop), x0, y0, side, side)
+            lm = _result(self._pose.process(crop), x0, y0, side, side)
             if lm is None:
                 continue
             same = any(box_iou(body_box(o), body_box(lm))[0, 0] > SAME_BODY_IOU for o, _ in found)
-            if same or not self._plausible(lm, box):  # drifted onto someone else, or a ghost
-                self._drop_graph(pid)
-                continue
-            found.append((lm, pid))
+            if not same and self._plausible(lm, pid):  # not someone already found, nor a ghost
+                found.append((lm, True))
         budget = self.max_people - len(found)
         if budget > 0 and (not found or j % self.search_every == 0):
-            found += [(lm, None) for lm in self._search_people(rgb, [f for f, _ in found], budget)
+            found += [(lm, False) for lm in self._search_people(rgb, [f for f, _ in found], budget)
                       if self._plausible(lm, None)]
         boxes = np.array([body_box(lm) for lm, _ in found]).reshape(-1, 4)
-        ids = self.identities.update(j, boxes, [g is None for _, g in found])
-        people = []
-        for (lm, graph_pid), pid, box in zip(found, ids, boxes):
-            if pid < 0:
-                continue
-            if graph_pid is not None and graph_pid != pid and graph_pid in self._graphs:
-                # the tracker gave this body another identity: its graph goes with it
-                self._drop_graph(pid)
-                self._graphs[pid] = self._graphs.pop(graph_pid)
-            people.append(Person(pid, lm, box, "crop" if graph_pid is not None else "search"))
-        live = set(self.identities.predicted(j + 1, self.max_people))
-        for pid in [p for p in self._graphs if p not in live]:
-            self._drop_graph(pid)
-        return people
+        # only the search may introduce someone new: a crop that found another body is not a new person
+        ids = self.identities.update(j, boxes, [not from_crop for _, from_crop in found])
+        return [Person(pid, lm, box, "crop" if from_crop else "search")
+                for (lm, from_crop), pid, box in zip(found, ids, boxes) if pid >= 0]
 
     def close(self) -> None:
-        self._search.close()
-        for pid in list(self._graphs):
-            self._drop_graph(pid)
+        self._pose.close()
