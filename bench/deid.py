@@ -101,13 +101,19 @@ def _reviewed_not_faces(clip: str) -> dict[int, np.ndarray]:
 
 
 def _spans_two(regions: list[dict], boxes: np.ndarray) -> bool:
-    """Whether one mask region holds the centres of two true faces."""
+    """Whether one mask region holds the centres of two separate heads: two true faces
+    whose head areas (face boxes grown 1.6 x) do not touch.  Faces that overlap (the
+    synthetic scale clip pastes a small face over a large one) are one area to cover."""
     if len(boxes) < 2:
         return False
     c = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:] - boxes[:, :2]) * 0.8
+    heads = np.concatenate([c - half, c + half], axis=1)
+    apart = iou(heads, heads) == 0
     for r in regions:
         x0, y0, x1, y1 = r["box"]
-        if int(((c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)).sum()) >= 2:
+        inside = (c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)
+        if (apart & inside[:, None] & inside[None, :]).any():
             return True
     return False
 
