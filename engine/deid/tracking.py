@@ -16,10 +16,11 @@ occupy:
   further than its own width in a few frames;
 - every detected frame also takes the union with its neighbours' boxes, so a mask
   never lags a moving head by a frame;
-- a track's box shrinks only as fast as the head does: the box of each detection
+- in a frame where the head was detected, a track's box shrinks only as fast as the
+  head does (elsewhere it keeps the largest size within ``hold`` frames): the box of each detection
   within ``hold`` frames, scaled by how much the head *uniformly* shrank since (the
   less-shrunk of width and height, so an occluder that hides half a head, or a turn
-  that narrows it, does not shrink it), and by at most ``MAX_SHRINK_PER_FRAME``
+  that narrows it, does not shrink it), and by at most ``MAX_SHRINK_PER_FRAME`` (5 %)
   a frame otherwise, sets a floor: a head that shrinks (zoom out, walking away) gets
   a smaller mask within frames, a head split by an occluder stays whole;
 - near the picture's edge (within half the track's largest size, at most a tenth of
@@ -45,7 +46,7 @@ MAX_GROWTH = 2.0
 GAP_GROWTH = 1.15
 EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it ...
 EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture
-MAX_SHRINK_PER_FRAME = 0.1  # a box loses at most this share of its size a frame, unless the head shrank uniformly
+MAX_SHRINK_PER_FRAME = 0.05  # a box loses at most this share of its size a frame, unless the head shrank uniformly
 
 
 @dataclass
@@ -138,9 +139,14 @@ def _velocity(t: Track, at_end: bool) -> np.ndarray:
     return (t.boxes[b] - t.boxes[a]) / (b - a)
 
 
-def _size_floor(t: Track, j: int, box: np.ndarray, window: int) -> np.ndarray:
+def _size_floor(t: Track, j: int, box: np.ndarray, window: int, detected: bool = True) -> np.ndarray:
     """``box`` grown about its centre to the size floor the track's detections within
-    ``window`` frames of ``j`` set (see the module docstring)."""
+    ``window`` frames of ``j`` set (see the module docstring).  Only a frame where the
+    head was detected may shrink: between detections, before and after them, nothing
+    says the head is smaller, so the largest size in the window holds."""
+    if not detected:
+        near = [t.boxes[k] for k in range(j - window, j + window + 1) if k in t.boxes]
+        return _at_least(box, np.stack([b[2:] - b[:2] for b in near]).max(axis=0)) if near else box
     size = box[2:] - box[:2]
     floor = np.zeros(2)
     for k in range(j - window, j + window + 1):
@@ -197,7 +203,7 @@ def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int,
         box, source, cues = _widened(t.boxes[first], -_velocity(t, False) * (first - j), first - j), "lead", ()
     else:
         return None
-    box = _size_floor(t, j, box, hold)
+    box = _size_floor(t, j, box, hold, detected=source == "detected")
     if frame_size is not None:
         box = _edge_rule(t, box, frame_size)
     return Region(box, t.id, source, cues)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engine.people.faces import pose_head_box
 from engine.people.identity import IdentityTracker, box_iou
 
 SEARCH_LONG_SIDE = 640
@@ -146,6 +147,16 @@ class PeoplePose:
         live, cost = self.identities.cost(self._index, body_box(lm)[None])
         return any(t.id == pid and np.isfinite(cost[r, 0]) for r, t in enumerate(live))
 
+    @staticmethod
+    def _same_person(a: np.ndarray, b: np.ndarray) -> bool:
+        """One body, or one head: two people cannot have their heads in one place (the
+        search sometimes reads a large face as several overlapping 'bodies')."""
+        if box_iou(body_box(a), body_box(b))[0, 0] > SAME_BODY_IOU:
+            return True
+        ha, hb = pose_head_box(a), pose_head_box(b)
+        ca, cb = (ha[:2] + ha[2:]) / 2, (hb[:2] + hb[2:]) / 2
+        return bool(((ha[:2] <= cb) & (cb <= ha[2:])).all() or ((hb[:2] <= ca) & (ca <= hb[2:])).all())
+
     def __call__(self, rgb: np.ndarray) -> list[Person]:
         self._index += 1
         j = self._index
@@ -156,13 +167,14 @@ class PeoplePose:
             lm = _result(self._pose.process(crop), x0, y0, side, side)
             if lm is None:
                 continue
-            same = any(box_iou(body_box(o), body_box(lm))[0, 0] > SAME_BODY_IOU for o, _ in found)
+            same = any(self._same_person(o, lm) for o, _ in found)
             if not same and self._plausible(lm, pid):  # not someone already found, nor a ghost
                 found.append((lm, True))
         budget = self.max_people - len(found)
         if budget > 0 and (not found or j % self.search_every == 0):
-            found += [(lm, False) for lm in self._search_people(rgb, [f for f, _ in found], budget)
-                      if self._plausible(lm, None)]
+            for lm in self._search_people(rgb, [f for f, _ in found], budget):
+                if self._plausible(lm, None) and not any(self._same_person(o, lm) for o, _ in found):
+                    found.append((lm, False))
         boxes = np.array([body_box(lm) for lm, _ in found]).reshape(-1, 4)
         # only the search may introduce someone new: a crop that found another body is not a new person
         ids = self.identities.update(j, boxes, [not from_crop for _, from_crop in found])
