@@ -123,12 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     meta = json.loads((DATA / "multiview.json").read_text())
     cams = read_qca(DATA / meta["calibration"])
     t0 = time.perf_counter()
-    results, px, vis = [], [], []
+    results, px, vis, raw_world = [], [], [], []
     for name in meta["cameras"]:
         table = extract_landmarks(DATA / name)
         res = analyse(table)
         rows, _ = select_person(table, res.person)
-        pos, _world, v = table_to_arrays(rows, table.n_frames)
+        pos, world, v = table_to_arrays(rows, table.n_frames)
+        raw_world.append(world)
         results.append(res)
         px.append(pos)
         vis.append(np.nan_to_num(v))
@@ -169,9 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     for c, (cam, res) in enumerate(zip(cams, results)):
         k = offsets[c]
         ang = res.angles
-        world = _shifted(res.series.world[:n], k)
-        detected = a3.body_swaps(world, fps)
-        world = a3.unswap(world, detected)
+        detected = _shifted(a3.body_swaps(raw_world[c][:n], fps).astype(float), k) > 0.5
+        world = a3.unswap(_shifted(res.series.world[:n], k), detected)
         est3 = a3.joint_angles_3d(world)
         view = a3.view_angle(world)
         truth = swapped[c]

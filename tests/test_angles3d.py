@@ -82,6 +82,8 @@ def test_a_whole_body_swap_is_caught_and_undone_but_a_real_turn_is_not():
     turn = np.linspace(20.0, 200.0, T)  # the patient turns round over three seconds
     pos = world_pose(knee, np.zeros(T), np.zeros(T), turn)
     assert not a3.body_swaps(pos, FPS).any()
+    quick = world_pose(knee, np.zeros(T), np.zeros(T), np.clip(np.linspace(-60, 300, T), 0, 180))  # 180 deg in 1 s
+    assert not a3.body_swaps(quick, FPS).any()
     swapped = pos.copy()
     swapped[50:84] = pos[50:84][:, a3.MIRROR]  # the detector trades left for right for 34 frames
     found = a3.body_swaps(swapped, FPS)

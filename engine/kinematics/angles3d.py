@@ -135,28 +135,43 @@ def heading(pos: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(z[:, 2], z[:, 0]))
 
 
-def body_swaps(pos: np.ndarray, fps: float, max_turn_deg_s: float = 1200.0) -> np.ndarray:
+def _turn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Smallest rotation in degrees between headings ``a`` and ``b``."""
+    return np.abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def body_swaps(pos: np.ndarray, fps: float, longest_swap_s: float = 3.0) -> np.ndarray:
     """True for frames where the whole body's left and right are swapped.
 
-    A person turns at most a few hundred degrees a second, but when the detector trades
-    left for right the heading jumps by about 180 degrees from one frame to the next.
-    Every such jump toggles a parity; the frames of the parity seen least are the
-    swapped ones (a patient is labelled right more often than wrongly).
+    When the detector trades left for right, the subject's heading (the direction of
+    their right, turned about the vertical) points the opposite way for those frames;
+    a real turn is gradual.  Each frame is either as labelled or swapped (heading +180
+    degrees); the labelling chosen is the one whose headings turn least in all,
+    plus a small price for every frame called swapped (so that, unless it makes a
+    180-degree jump go away, a frame keeps the detector's label).  A swap is undone up
+    to ``longest_swap_s`` long; a real turn, however quick, makes no jump to remove.
+    Solved exactly by dynamic programming over the two states.  Run it on the raw
+    series: a low-pass blurs a swap into a false turn.
     """
     h = heading(pos)
     n = h.size
     swapped = np.zeros(n, dtype=bool)
-    ok = np.flatnonzero(~np.isnan(h))
-    if ok.size < 2:
+    idx = np.flatnonzero(~np.isnan(h))
+    if idx.size < 2:
         return swapped
-    step = np.abs((np.diff(h[ok]) + 180.0) % 360.0 - 180.0)
-    dt = np.diff(ok) / fps
-    jump = step > np.maximum(120.0, np.minimum(170.0, max_turn_deg_s * dt))
-    parity = np.zeros(ok.size, dtype=int)
-    parity[1:] = np.cumsum(jump) % 2
-    minority = 1 if (parity == 1).sum() < (parity == 0).sum() else 0
-    swapped[ok[parity == minority]] = jump.any()
-    # frames without a heading take the state of the frame before
+    price = 360.0 / (longest_swap_s * fps)  # a swap this long costs what its two jumps cost
+    cand = np.stack([h[idx], h[idx] + 180.0], axis=1)  # (M, 2): as labelled, swapped
+    cost = np.array([0.0, price])
+    back = np.zeros((idx.size, 2), dtype=int)
+    for k in range(1, idx.size):
+        step = _turn(cand[k][None, :], cand[k - 1][:, None]) + cost[:, None]  # (from, to)
+        back[k] = np.argmin(step, axis=0)
+        cost = step[back[k], [0, 1]] + np.array([0.0, price])
+    state = int(np.argmin(cost))
+    for k in range(idx.size - 1, -1, -1):
+        swapped[idx[k]] = state == 1
+        state = back[k, state]
+    # frames without a heading keep the state of the frame before
     filled = pd.Series(np.where(np.isnan(h), np.nan, swapped.astype(float))).ffill().bfill()
     return filled.to_numpy() > 0.5
 
