@@ -25,16 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.deid.cues import CenterFace, pose_head_box
-from engine.deid.mask import MODES, apply_mask, obscure_whole
+from engine.deid.cues import CenterFace
+from engine.deid.mask import MODES, apply_mask
 from engine.deid.tracking import HeadTracker
 from engine.errors import InputError
 from engine.kinematics.landmarks import INDEX, LandmarkExtractor
 from engine.live.buffers import LatencyStats, RingBuffer
 from engine.live.detectors import BlazeRange, FaceFinder, frame_heads
-from engine.live.overlay import draw_skeleton, label
+from engine.live.overlay import cover_whole, draw_skeleton, label
 from engine.live.policy import Sighting, decide
-from engine.live.pose import CHART_SECONDS, POSE_EVERY, pose_step
+from engine.live.pose import CHART_SECONDS, POSE_EVERY, pose_sighting, pose_step
 from engine.live.recorder import Recorder
 from engine.live.session import MAX_RECORD_S, NOMINAL_FPS, WINDOW_S, LiveResult, Session
 from engine.live.worker import NewestWorker, Result
@@ -203,7 +203,7 @@ class LiveDeidentifier:
                 out, failed = self._analyse(s, frame, i, t)
             except Exception:  # noqa: BLE001 - fail closed, whatever broke
                 log.exception("live analysis failed; covering the whole frame")
-                out, failed = self._whole(frame, "protection error"), True
+                out, failed = cover_whole(frame, self.mode, "protection error"), True
             s.failed_closed += failed
             if s.recorder is not None and t <= MAX_RECORD_S:
                 s.recorder.put(out, t)
@@ -216,11 +216,6 @@ class LiveDeidentifier:
         with self._lock:
             return self.process(frame_rgb, time_s) if tag == self._ended else None
 
-    def _whole(self, frame: np.ndarray, why: str) -> np.ndarray:
-        out = np.array(obscure_whole(frame, self.mode), copy=True)
-        label(out, f"Face protection {why}...", (12, 30))
-        return out
-
     def _analyse(self, s: Session, frame: np.ndarray, i: int, t: float) -> tuple[np.ndarray, bool]:
         # one copy for both workers (they only read it); each shrinks it in its own thread
         snap = frame.copy()
@@ -230,10 +225,7 @@ class LiveDeidentifier:
         now = frame_heads(self._bf_far, frame)
         bg, pose = self._newest(self._bg, s), self._newest(self._pose, s)
         lm, angle_labels = (None, []) if pose is None or pose.value is None else pose.value
-        pose_seen = None
-        if pose is not None:
-            heads = pose_head_box(lm[:, :2])[None] if lm is not None else np.zeros((0, 4))
-            pose_seen = Sighting(pose.time_s, heads, (("pose",),) * len(heads))
+        pose_seen = None if pose is None else pose_sighting(pose.time_s, lm)
         faces_seen = None if bg is None else Sighting(bg.time_s, *bg.value)
         decision = decide(t, (frame.shape[1], frame.shape[0]), now, pose_seen, faces_seen)
 
@@ -241,7 +233,7 @@ class LiveDeidentifier:
         regions = s.tracker.regions_at(i)
         s.tracker.forget_before(i - 2 * self.window)
         if decision.whole is not None:
-            out, failed = self._whole(frame, decision.whole), True
+            out, failed = cover_whole(frame, self.mode, decision.whole), True
         else:
             out, failed = apply_mask(frame, np.array([r.box for r in regions]).reshape(-1, 4), self.mode), False
         if lm is not None and self.skeleton:

@@ -1,5 +1,6 @@
 """What the live path draws: the placeholder shown before any frame is processed,
-text labels, and the skeleton of the newest pose.  Drawing only, in place, with
+the whole-frame cover of the fail-closed policy, text labels, and the skeleton of
+the newest pose.  Drawing only, in place, with
 OpenCV; nothing here reads a camera pixel it did not get."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from engine.deid.mask import obscure_whole
 from engine.kinematics.landmarks import INDEX, SKELETON
 
 _SKELETON_IDX = [(INDEX[a], INDEX[b]) for a, b in SKELETON]
@@ -17,6 +19,13 @@ def placeholder(shape: tuple[int, ...], text: str = "Starting face protection...
     any frame is processed, and when answering the camera failed."""
     out = np.full(shape, 90, dtype=np.uint8)
     label(out, text, (12, 30))
+    return out
+
+
+def cover_whole(frame: np.ndarray, mode: str, why: str) -> np.ndarray:
+    """The whole frame covered (the upload path's ``obscure_whole``) and labelled with why."""
+    out = np.array(obscure_whole(frame, mode), copy=True)
+    label(out, f"Face protection {why}...", (12, 30))
     return out
 
 

@@ -1,15 +1,17 @@
-"""Live kinematics: the Pose worker's job, the angle labels drawn on the video, and the
-live angle chart's data, all with the Kinematics page's definitions
-(``engine.kinematics.angles``)."""
+"""Live kinematics: the Pose worker's job and its head box for the policy, the angle
+labels drawn on the video, and the live angle chart's data, all with the Kinematics
+page's definitions (``engine.kinematics.angles``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from engine.deid.cues import pose_head_box
 from engine.kinematics.angles import all_angles, facing_direction, joint_angles, segment_angles
 from engine.kinematics.landmarks import INDEX
 from engine.live.buffers import RingBuffer
+from engine.live.policy import Sighting
 from engine.live.session import NOMINAL_FPS, Session
 
 POSE_EVERY = 2  # Pose (~25 ms) on every other frame, in its own thread
@@ -37,6 +39,13 @@ def pose_step(s: Session, poses: RingBuffer, frame: np.ndarray, index: int, time
         recent = np.stack([p[1][:, :2] for p in poses.snapshot()[-15:]])
         s.facing = float(facing_direction(recent, fps / POSE_EVERY)[-1])
     return lm, angle_labels(lm, s.facing, angles)
+
+
+def pose_sighting(time_s: float, lm: np.ndarray | None) -> Sighting:
+    """A Pose result as the policy's input: the upload path's head box of the pose
+    (none if Pose saw nobody), for the frame captured at ``time_s``."""
+    heads = pose_head_box(lm[:, :2])[None] if lm is not None else np.zeros((0, 4))
+    return Sighting(time_s, heads, (("pose",),) * len(heads))
 
 
 def angle_labels(lm: np.ndarray, facing: float, names: tuple[str, ...]) -> list[AngleLabel]:
