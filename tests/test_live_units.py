@@ -223,6 +223,19 @@ def test_head_lost_by_every_detector_stays_covered_for_the_hold(stubbed):
     assert face_exposed(frame, outs[-1], face)  # beyond the hold nothing claims a head is there
 
 
+def test_resolution_change_warms_up_again(stubbed):
+    from engine.deid.audit import detail_retained
+
+    frame, face = scene()
+    d = stubbed(lambda i, t: (t, []) if i == 0 else None)  # the detector looks once, at 640x480
+    assert np.array_equal(d.process(frame, 0.0), frame)  # past warm-up: nobody to cover
+    small = cv2.resize(frame, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    out = d.process(small, 0.1)  # its answer is in the old pixels: not used, so warm-up again
+    for box in (face / 2, np.array([250.0, 10.0, 310.0, 60.0])):
+        assert detail_retained(small, out, box) < 0.2, "a frame at the new size was not covered as a whole"
+    assert d.stats.summary()["failed_closed"] == 1
+
+
 def test_analysis_error_covers_the_whole_frame(stubbed):
     frame, face = scene()
     d = stubbed(lambda i, t: (t, []))
