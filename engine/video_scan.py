@@ -1,0 +1,154 @@
+"""What a player would present, read from a video's packets without decoding them.
+
+A file trimmed without re-encoding (phone "trim", QuickTime, ``ffmpeg -c copy``) holds
+more packets than it presents: its edit list starts later than its first keyframe, so
+the packets before the edit start are needed only as references and the demuxer marks
+them *discard*.  The header's frame count counts packets; the presented count is the
+packets that are not discarded.  Judging a file by the header (as players do not)
+refused valid trims as "damaged".
+
+One demuxing pass (cheap: no decoding) gives the presented frames' timestamps, hence
+the presented count, duration and whether the rate is constant, and shows a file
+that is cut short: fewer packets than its index lists, a packet read only partly, or
+(Matroska/WebM, which has no index of frames) data that ends well before the
+duration its header states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+
+# Containers whose sample table lists every packet: a shortfall is data missing.
+_INDEXED = ("mov", "mp4")
+_MATROSKA = "matroska"
+
+
+@dataclass(frozen=True)
+class Timing:
+    n_frames: int  # presented frames (packets not discarded by the edit list)
+    start_s: float  # presentation time of the first presented frame
+    duration_s: float  # first presented frame to the end of the last
+    frame_rate: Fraction  # constant: the stream's rate; variable: presented frames / duration
+    rate_mode: str  # "constant" or "variable"
+    cut_at: int | None  # presented frame where the data stops (None: complete)
+    promised: int  # presented frames the header promises (== n_frames when complete)
+    first: av.VideoFrame | None  # first presented frame, decoded (None: none decodes)
+    first_error: bool  # decoding the first presented frame raised
+
+
+def _duration_tag(stream: av.stream.Stream) -> float | None:
+    """Matroska's per-stream DURATION tag (``HH:MM:SS.nnnnnnnnn``), in seconds."""
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    try:
+        h, m, s = str(tag).split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+    except (TypeError, ValueError):
+        return None
+
+
+def _rate(stream: av.video.stream.VideoStream, measured: float, constant: bool) -> Fraction:
+    """The stream's own rate when it agrees with what the timestamps measure (exact
+    fractions such as 30000/1001 survive), else the measured average."""
+    if constant:
+        for r in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+            if r and r > 0 and abs(float(r) - measured) <= 0.005 * measured:
+                return Fraction(r).limit_denominator(1001 * 1000)
+    return Fraction(measured).limit_denominator(1001)
+
+
+def scan(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Timing:
+    """Demux every packet once; decode only until the first presented frame comes out."""
+    tb = stream.time_base or Fraction(1, 90000)
+    pts: list[int] = []
+    packets = discarded = 0
+    corrupt_at: int | None = None
+    other_end = 0.0
+    first, first_error = None, False
+    last = (-(1 << 62), 0)  # the last presented frame's timestamp and duration
+    streams = [stream, *container.streams.audio]
+    demuxed = container.demux(streams)
+    broke = False
+    while True:
+        try:
+            packet = next(demuxed)
+        except StopIteration:
+            break
+        except av.FFmpegError:  # the container breaks off: the data stops here
+            broke = True
+            break
+        if packet.stream.index != stream.index:
+            if packet.pts is not None and packet.time_base:
+                other_end = max(other_end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+            continue
+        if packet.size == 0:
+            if first is None and not first_error:  # the decoder's flush
+                try:
+                    frames = stream.decode(None)
+                    first = frames[0] if frames else None
+                except av.FFmpegError:
+                    first_error = True
+            continue
+        packets += 1
+        if packet.is_discard:
+            discarded += 1
+        else:
+            if packet.is_corrupt and corrupt_at is None:
+                corrupt_at = len(pts)
+            t = packet.pts if packet.pts is not None else packet.dts
+            pts.append(int(t) if t is not None else len(pts))
+            if pts[-1] >= last[0]:
+                last = (pts[-1], int(packet.duration or 0))
+        if first is None and not first_error:
+            try:
+                frames = stream.decode(packet)
+            except av.FFmpegError:
+                frames = []
+                first_error = not packet.is_discard
+            if frames:
+                first = frames[0]
+
+    t = np.unique(np.asarray(pts, dtype=np.int64))
+    n = len(pts)
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    if step <= 0:
+        r = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(30)
+        step = float(1 / (Fraction(r) * tb))
+    # Constant: every frame lasts one step, except a dropped frame here and there (a
+    # trim's last B-frame, a camera's hiccup), which a player holds; variable otherwise.
+    deltas = np.diff(t).astype(np.float64)
+    tol = max(1.0, 0.01 * step)
+    multiple = np.round(deltas / step)
+    regular = np.abs(deltas - step) <= tol
+    dropped = (multiple >= 2) & (np.abs(deltas - multiple * step) <= tol * multiple)
+    constant = bool(np.all(regular | dropped)) and int(dropped.sum()) <= max(1, len(deltas) // 100)
+    start = float(t[0] * tb) if len(t) else 0.0
+    duration = float((t[-1] - t[0] + (last[1] or step)) * tb) if len(t) else 0.0
+    # Constant: the mean step over the frame slots (timestamps rounded to a coarse
+    # clock, as Matroska's milliseconds, average out); variable: frames per second.
+    slots = float(np.where(regular, 1.0, multiple).sum()) if len(deltas) else 0.0
+    mean_step = (t[-1] - t[0]) / slots if slots else step
+    measured = 1 / (mean_step * float(tb)) if constant else (n / duration if duration > 0 else 30.0)
+    rate = _rate(stream, measured, constant)
+
+    promised = n
+    cut_at = n if broke and corrupt_at is None else corrupt_at
+    indexed = int(stream.frames or 0)
+    fmt = container.format.name
+    if indexed > packets and (any(f in fmt for f in _INDEXED) or indexed - packets > max(2, indexed // 100)):
+        promised = indexed - discarded
+        cut_at = n if cut_at is None else cut_at
+    elif _MATROSKA in fmt or "webm" in fmt:
+        end = start + duration
+        stated = _duration_tag(stream)
+        if stated is None and container.duration:
+            stated, end = container.duration / av.time_base, max(end, other_end)
+        if stated and stated - end > max(3 * step * float(tb), 0.25):
+            promised = n + max(1, round((stated - end) * float(rate)))
+            cut_at = n if cut_at is None else cut_at
+    if cut_at is not None:
+        promised = max(promised, n)
+    return Timing(n, start, duration, rate, "constant" if constant else "variable", cut_at, promised, first, first_error)
