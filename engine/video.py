@@ -1,11 +1,20 @@
 """The one way to read and to write video, shared by the upload page, the webcam page,
-the CLI and the batch runner.
+the CLI, the batch runner and the kinematics.
 
-Reading streams RGB frames one at a time (memory does not grow with the video's
-length), honours the rotation that phones store in the display matrix, and judges the
-file by its content, never by its name.  Writing produces what every browser plays:
-H.264 in MP4, yuv420p, ``+faststart``, the same frame count and rate as the input, and
-the input's audio re-encoded to AAC unless the caller drops it (voices identify too).
+A file is judged as a player presents it, never by its name or its header's counts:
+an edit list is honoured (a phone or ``ffmpeg -c copy`` trim: the packets before the
+edit start are decoded as references and not output, so the frames start where the
+edit starts and number what ``ffprobe -count_frames`` reads), the sample aspect ratio
+is applied (frames come with square pixels at the display size, so the kinematics
+never measure a squeezed picture), and the rotation phones store in the display matrix
+is applied.  "Damaged" is said only when packets inside the presented range are
+missing or cannot be decoded, naming the frame.  Reading streams RGB frames one at a
+time (memory does not grow with the video's length).
+
+Writing produces what every browser plays: H.264 in MP4, yuv420p, ``+faststart``, the
+presented frames at the source's rate (a variable-rate source at its average rate, so
+the duration is the same), and the input's audio re-encoded to AAC from the first
+presented frame unless the caller drops it (voices identify too).
 """
 
 from __future__ import annotations

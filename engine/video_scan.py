@@ -69,6 +69,7 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
     other_end = 0.0
     first, first_error = None, False
     last = (-(1 << 62), 0)  # the last presented frame's timestamp and duration
+    untimed = False  # packets without timestamps (a raw elementary stream)
     streams = [stream, *container.streams.audio]
     demuxed = container.demux(streams)
     broke = False
@@ -99,6 +100,7 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
             if packet.is_corrupt and corrupt_at is None:
                 corrupt_at = len(pts)
             t = packet.pts if packet.pts is not None else packet.dts
+            untimed |= t is None
             pts.append(int(t) if t is not None else len(pts))
             if pts[-1] >= last[0]:
                 last = (pts[-1], int(packet.duration or 0))
@@ -111,12 +113,15 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
             if frames:
                 first = frames[0]
 
-    t = np.unique(np.asarray(pts, dtype=np.int64))
     n = len(pts)
+    nominal = float(1 / (Fraction(stream.average_rate or stream.guessed_rate or stream.base_rate or 30) * tb))
+    if untimed:  # no clock to read: the stream's nominal rate, one frame per packet
+        pts = [round(i * nominal) for i in range(n)]
+        last = (pts[-1] if pts else 0, round(nominal))
+    t = np.unique(np.asarray(pts, dtype=np.int64))
     step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
     if step <= 0:
-        r = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(30)
-        step = float(1 / (Fraction(r) * tb))
+        step = nominal
     # Constant: every frame lasts one step, except a dropped frame here and there (a
     # trim's last B-frame, a camera's hiccup), which a player holds; variable otherwise.
     deltas = np.diff(t).astype(np.float64)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import video_corpus as vc
+from engine.deid.report import qc_summary
 from engine.errors import InputError
 from engine.video import VideoWriter, probe, read_frames
 
@@ -150,6 +151,8 @@ def test_cli_deid_trimmed_and_anamorphic_report_the_source(corpus, tmp_path, rep
         assert int(o["nb_read_frames"]) == n_src and (o["width"], o["height"]) == v.display
         src = json.loads(rep.read_text())["input"]
         assert (src["n_frames"], src["rate_mode"], src["width"], src["height"]) == (n_src, "constant", *v.display)
+        rows = dict(qc_summary(json.loads(rep.read_text())).values.tolist())
+        assert rows["source frames presented"] == n_src and rows["source display size"] == "{}×{}".format(*v.display)
 
 
 def test_batch_processes_trimmed_clips(corpus, tmp_path, monkeypatch):
