@@ -82,15 +82,19 @@ def _patch_elst_duration(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _corrupt_packet(src: Path, dst: Path, presented_index: int) -> Path:
-    """Overwrite the NAL length of one packet so that it cannot be parsed (what a bad
-    sector or a broken transfer does); everything else is intact."""
+def _corrupt_packet(src: Path, dst: Path, presented_index: int, *, framing: bool = True) -> Path:
+    """Damage one packet, everything else intact.  ``framing``: overwrite its NAL
+    length so that it cannot be parsed (a bad sector, a broken transfer); otherwise
+    scramble its slice data, which the decoder conceals (a bit error on the air)."""
     with av.open(str(src)) as c:
         s = c.streams.video[0]
         packets = sorted(((p.pts, p.pos, p.size) for p in c.demux(s) if p.size), key=lambda x: x[0])
     _, pos, size = packets[presented_index]
     data = bytearray(src.read_bytes())
-    data[pos:pos + 4] = (size * 64).to_bytes(4, "big")
+    if framing:
+        data[pos:pos + 4] = (size * 64).to_bytes(4, "big")
+    else:
+        data[pos + 8:pos + size] = bytes(b ^ 0x5A for b in data[pos + 8:pos + size])
     dst.write_bytes(bytes(data))
     return dst
 
@@ -142,6 +146,15 @@ def build(root: Path) -> dict[str, Variant]:
            "-vf", f"drawbox=c=white:t=fill:enable='eq(n\\,{round(MARK_S * 30000 / 1001)})'",
            *x264, "-c:a", "aac", "-timecode", "10:00:00;00", str(two))
     v["two_audio_tc"] = Variant("two_audio_tc", two, (96, 64), sync=True)
+    # Sound that starts 0.3 s after the picture (its beep still at MARK_S), in Matroska.
+    late = root / "late_audio.mkv"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=96x64:rate=30:duration=1.6", "-itsoffset", "0.3",
+           "-f", "lavfi", "-i", f"aevalsrc='0.6*sin(2*PI*1000*t)*between(t\\,{MARK_S - 0.3}\\,{MARK_S - 0.2})':s=48000:d=1.3",
+           "-vf", f"drawbox=c=white:t=fill:enable='eq(n\\,{round(MARK_S * 30)})'", *x264, "-c:a", "aac", str(late))
+    v["late_audio_mkv"] = Variant("late_audio_mkv", late, (96, 64), sync=True)
+    # An AVCHD-style MPEG transport stream: timestamps start at 1.4 s, not 0.
+    v["mpegts"] = Variant("mpegts", _source(root / "camcorder.mts", size="96x64", rate="25", seconds=1.4, vcodec=x264,
+                                            extra=("-f", "mpegts")), (96, 64), sync=True)
     v["uhd"] = Variant("uhd", _source(root / "uhd.mp4", size="3840x2160", rate="30", seconds=0.1, audio=False,
                                       vcodec=x264), (3840, 2160))
     v["webm"] = Variant("webm", _source(
@@ -165,6 +178,8 @@ def build(root: Path) -> dict[str, Variant]:
     v["truncated_mkv"] = Variant("truncated_mkv", _cut(mkv, root / "cut_middle.mkv", 0.5), error="cut short: .* frame \\d+")
     v["header_promises_more"] = Variant("header_promises_more", _cut(faststart, root / "promises_more.mp4", 0.6),
                                         error="cut short: .* frame \\d+ .* of the 60")
+    v["concealed_corruption"] = Variant("concealed_corruption",
+                                        _corrupt_packet(plain, root / "concealed.mp4", 40, framing=False), (96, 64))
     v["corrupt_packet"] = Variant("corrupt_packet", _corrupt_packet(plain, root / "corrupt.mp4", 30),
                                   error="damaged at frame (2[89]|3[0-2]) ", notes={"frame": 30})
     return v
