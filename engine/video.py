@@ -244,10 +244,12 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
             except av.FFmpegError as err:
                 if packet.is_discard:
                     continue  # a reference before the edit start: not presented
+                # The packet that raised; with frame threads the error can surface a
+                # packet or two after the one that is broken, hence "near".
                 at = count if packet.pts is None else max(0, round((packet.pts * tb - info.start_s) * info.fps))
                 raise InputError(
-                    f"The video is damaged at frame {at} ({_time(at / info.fps)}) of {info.n_frames}: "
-                    "that frame cannot be decoded."
+                    f"The video is damaged near frame {at} ({_time(at / info.fps)}) of {info.n_frames}: "
+                    "it cannot be decoded there."
                 ) from err
             for frame in frames:
                 count += 1

@@ -60,6 +60,37 @@ def _rate(stream: av.video.stream.VideoStream, measured: float, constant: bool) 
     return Fraction(measured).limit_denominator(1001)
 
 
+def _clock(t: np.ndarray, last_duration: int, nominal: float, tb: float) -> tuple[float, float, float, bool, float]:
+    """From the presented timestamps ``t`` (sorted, in ticks of ``tb`` seconds): start
+    and duration in seconds, the usual step in ticks, whether the rate is constant,
+    and the measured rate.
+
+    Constant: every frame lasts one step, except a dropped frame here and there (a
+    trim's last B-frame, a camera's hiccup), which a player holds; the rate is then
+    the mean step over the frame slots (timestamps rounded to a coarse clock, as
+    Matroska's milliseconds, average out).  Variable: presented frames per second.
+    """
+    if len(t) == 0:
+        return 0.0, 0.0, nominal, True, 1 / (nominal * tb)
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    if step <= 0:
+        step = nominal
+    deltas = np.diff(t).astype(np.float64)
+    tol = max(1.0, 0.01 * step)
+    multiple = np.round(deltas / step)
+    regular = np.abs(deltas - step) <= tol
+    dropped = (multiple >= 2) & (np.abs(deltas - multiple * step) <= tol * multiple)
+    constant = bool(np.all(regular | dropped)) and int(dropped.sum()) <= max(1, len(deltas) // 100)
+    start = float(t[0] * tb)
+    duration = float((t[-1] - t[0] + (last_duration or step)) * tb)
+    if constant:
+        slots = float(np.where(regular, 1.0, multiple).sum())
+        measured = 1 / (((t[-1] - t[0]) / slots if slots else step) * tb)
+    else:
+        measured = len(t) / duration
+    return start, duration, step, constant, measured
+
+
 def scan(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> Timing:
     """Demux every packet once; decode only until the first presented frame comes out."""
     tb = stream.time_base or Fraction(1, 90000)
@@ -118,25 +149,7 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
     if untimed:  # no clock to read: the stream's nominal rate, one frame per packet
         pts = [round(i * nominal) for i in range(n)]
         last = (pts[-1] if pts else 0, round(nominal))
-    t = np.unique(np.asarray(pts, dtype=np.int64))
-    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-    if step <= 0:
-        step = nominal
-    # Constant: every frame lasts one step, except a dropped frame here and there (a
-    # trim's last B-frame, a camera's hiccup), which a player holds; variable otherwise.
-    deltas = np.diff(t).astype(np.float64)
-    tol = max(1.0, 0.01 * step)
-    multiple = np.round(deltas / step)
-    regular = np.abs(deltas - step) <= tol
-    dropped = (multiple >= 2) & (np.abs(deltas - multiple * step) <= tol * multiple)
-    constant = bool(np.all(regular | dropped)) and int(dropped.sum()) <= max(1, len(deltas) // 100)
-    start = float(t[0] * tb) if len(t) else 0.0
-    duration = float((t[-1] - t[0] + (last[1] or step)) * tb) if len(t) else 0.0
-    # Constant: the mean step over the frame slots (timestamps rounded to a coarse
-    # clock, as Matroska's milliseconds, average out); variable: frames per second.
-    slots = float(np.where(regular, 1.0, multiple).sum()) if len(deltas) else 0.0
-    mean_step = (t[-1] - t[0]) / slots if slots else step
-    measured = 1 / (mean_step * float(tb)) if constant else (n / duration if duration > 0 else 30.0)
+    start, duration, step, constant, measured = _clock(np.unique(np.asarray(pts, dtype=np.int64)), last[1], nominal, float(tb))
     rate = _rate(stream, measured, constant)
 
     promised = n
