@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from engine.errors import InputError
-from engine.video_scan import scan
+from engine.video_scan import Timing, scan
 
 # Limits that keep one upload from exhausting a shared server; callers may raise them.
 MAX_PIXELS = 4096 * 2304  # a little over 4K UHD
@@ -120,7 +120,9 @@ def _time(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def _info(container: av.container.InputContainer, stream: av.video.stream.VideoStream, timing, whole_track: bool) -> VideoInfo:
+def _info(container: av.container.InputContainer, stream: av.video.stream.VideoStream, timing: Timing,
+          whole_track: bool) -> VideoInfo:
+    """Refuse what no player could present; otherwise describe the picture as displayed."""
     if timing.first_error and timing.first is None:
         raise InputError("The video is damaged: its first frame cannot be decoded.")
     if timing.first is None or timing.n_frames == 0:

@@ -12,6 +12,7 @@ import sys
 
 import av
 import numpy as np
+import pandas as pd
 import pytest
 
 import video_corpus as vc
@@ -159,11 +160,13 @@ def test_cli_deid_trimmed_and_anamorphic_report_the_source(corpus, tmp_path, rep
 def test_batch_processes_trimmed_clips(corpus, tmp_path, monkeypatch):
     """Three phone-style trims through the batch task: all done, frames as presented,
     the manifest row records the presented count, rate mode and display size."""
+    from engine.batch import manifest as mf
     from engine.batch.tasks import process_video
 
     monkeypatch.setenv("ENGINE_THREADS", "1")
     base = corpus["trimmed"].path.with_name("base.mp4")
     out = tmp_path / "out"
+    rows = []
     for k, start in enumerate(("0.4", "0.7", "1.1")):
         clip = tmp_path / f"trim{k}.mp4"
         vc.ffmpeg("-ss", start, "-i", str(base), "-t", "1.0", "-c", "copy", str(clip))
@@ -171,6 +174,10 @@ def test_batch_processes_trimmed_clips(corpus, tmp_path, monkeypatch):
         res = process_video(str(clip), str(out), {"tmp_root": str(tmp_path / "scratch")})
         assert res["status"] == "done", res.get("error")
         assert (res["frames"], res["rate_mode"], res["width"], res["height"]) == (n_src, "constant", 96, 64)
+        rows.append(res)
+    mf.write(pd.DataFrame(rows), out / mf.MANIFEST)
+    back = mf.read(out / mf.MANIFEST)
+    assert list(back["status"]) == ["done"] * 3 and list(back["rate_mode"]) == ["constant"] * 3
 
 
 def test_kinematics_see_square_pixels(corpus):
