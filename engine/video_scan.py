@@ -22,7 +22,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-# Containers whose sample table lists every packet: a shortfall is data missing.
+# Containers whose header states the presented duration after the edit list.
 _INDEXED = ("mov", "mp4")
 _MATROSKA = "matroska"
 
@@ -48,6 +48,30 @@ def _duration_tag(stream: av.stream.Stream) -> float | None:
         return int(h) * 3600 + int(m) * 60 + float(s)
     except (TypeError, ValueError):
         return None
+
+
+def _stated_end(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                tb: Fraction) -> tuple[float, bool] | None:
+    """Where the header says the presented video ends (seconds), and whether that is
+    the whole container's end rather than the video's; None where the format states
+    no trustworthy end.
+
+    QuickTime/MP4: the track's duration after its edit list (an edit that trims the
+    end drops those packets, a valid file; data missing past the index is not).
+    Matroska/WebM: the video's DURATION tag, else the segment's duration.
+    """
+    fmt = container.format.name
+    if any(f in fmt for f in _INDEXED):
+        if stream.duration:
+            return float(((stream.start_time or 0) + stream.duration) * tb), False
+        return None
+    if _MATROSKA in fmt or "webm" in fmt:
+        tag = _duration_tag(stream)
+        if tag is not None:
+            return tag, False
+        if container.duration:
+            return container.duration / av.time_base, True
+    return None
 
 
 def _rate(stream: av.video.stream.VideoStream, measured: float, constant: bool) -> Fraction:
@@ -154,19 +178,19 @@ def scan(container: av.container.InputContainer, stream: av.video.stream.VideoSt
 
     promised = n
     cut_at = n if broke and corrupt_at is None else corrupt_at
+    stated = _stated_end(container, stream, tb)
+    end = start + duration
     indexed = int(stream.frames or 0)
-    fmt = container.format.name
-    if indexed > packets and (any(f in fmt for f in _INDEXED) or indexed - packets > max(2, indexed // 100)):
+    if stated is not None:
+        if stated[1]:  # the container's duration covers every stream
+            end = max(end, other_end)
+        shortfall = stated[0] - end
+        if shortfall > max(2.5 * step * float(tb), 0.1):
+            promised = max(n + 1, round((stated[0] - start) * float(rate)))
+            cut_at = n if cut_at is None else cut_at
+    elif indexed - packets > max(2, indexed // 100):  # AVI: an index without edit lists
         promised = indexed - discarded
         cut_at = n if cut_at is None else cut_at
-    elif _MATROSKA in fmt or "webm" in fmt:
-        end = start + duration
-        stated = _duration_tag(stream)
-        if stated is None and container.duration:
-            stated, end = container.duration / av.time_base, max(end, other_end)
-        if stated and stated - end > max(3 * step * float(tb), 0.25):
-            promised = n + max(1, round((stated - end) * float(rate)))
-            cut_at = n if cut_at is None else cut_at
     if cut_at is not None:
         promised = max(promised, n)
     return Timing(n, start, duration, rate, "constant" if constant else "variable", cut_at, promised, first, first_error)

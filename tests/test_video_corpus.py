@@ -22,7 +22,7 @@ from engine.video import VideoWriter, probe, read_frames
 
 ACCEPTED = ["trimmed", "trimmed_mov", "zero_length_edit", "anamorphic", "vfr", "hevc10_rotated_mov", "fps60",
             "fps240", "two_audio_tc", "uhd", "webm", "phone_rotated", "odd_size", "concealed_corruption",
-            "late_audio_mkv", "mpegts"]
+            "late_audio_mkv", "mpegts", "end_trimmed_by_edit"]
 REFUSED = ["truncated_middle", "truncated_mkv", "header_promises_more", "corrupt_packet"]
 
 

@@ -65,19 +65,20 @@ def _source(path: Path, *, size: str, rate: str, seconds: float, audio: bool = T
     return path
 
 
-def _patch_elst_duration(src: Path, dst: Path) -> Path:
-    """Copy with the video track's edit(s) set to zero length, as some editors write
-    (QuickTime reads a zero-length edit as "the whole media")."""
+def _patch_elst(src: Path, dst: Path, keep: float) -> Path:
+    """Copy with the first track's (the video's) edit durations scaled by ``keep``: 0
+    makes the zero-length edit some editors write; 0.6 an editor's trim of the end
+    done in the edit list alone, the packets left in the file."""
     data = bytearray(src.read_bytes())
     at = data.find(b"elst")
-    assert at > 0, "the trimmed clip should carry an edit list"
+    assert at > 0, "the clip should carry an edit list"
     version = data[at + 4]
     count = int.from_bytes(data[at + 8:at + 12], "big")
-    entry = 20 if version == 1 else 12
+    n = 8 if version == 1 else 4
     for k in range(count):
-        off = at + 12 + k * entry
-        n = 8 if version == 1 else 4
-        data[off:off + n] = bytes(n)
+        off = at + 12 + k * (n * 2 + 4)
+        duration = int.from_bytes(data[off:off + n], "big")
+        data[off:off + n] = int(duration * keep).to_bytes(n, "big")
     dst.write_bytes(bytes(data))
     return dst
 
@@ -119,7 +120,7 @@ def build(root: Path) -> dict[str, Variant]:
     trimmed_mov = root / "trimmed.mov"
     ffmpeg("-ss", "0.55", "-i", str(base), "-t", "1.3", "-c", "copy", str(trimmed_mov))
     v["trimmed_mov"] = Variant("trimmed_mov", trimmed_mov, (96, 64), sync=True)
-    v["zero_length_edit"] = Variant("zero_length_edit", _patch_elst_duration(trimmed, root / "zero_edit.mp4"), (96, 64))
+    v["zero_length_edit"] = Variant("zero_length_edit", _patch_elst(trimmed, root / "zero_edit.mp4", 0.0), (96, 64))
 
     # DV/HDV-like anamorphic: stored 132x144, pixels 4:3 wide, shown 176x144.
     v["anamorphic"] = Variant("anamorphic", _source(
@@ -178,6 +179,8 @@ def build(root: Path) -> dict[str, Variant]:
     v["truncated_mkv"] = Variant("truncated_mkv", _cut(mkv, root / "cut_middle.mkv", 0.5), error="cut short: .* frame \\d+")
     v["header_promises_more"] = Variant("header_promises_more", _cut(faststart, root / "promises_more.mp4", 0.6),
                                         error="cut short: .* frame \\d+ .* of the 60")
+    v["end_trimmed_by_edit"] = Variant("end_trimmed_by_edit", _patch_elst(plain, root / "end_trim.mp4", 0.6), (96, 64),
+                                       sync=True)
     v["concealed_corruption"] = Variant("concealed_corruption",
                                         _corrupt_packet(plain, root / "concealed.mp4", 40, framing=False), (96, 64))
     v["corrupt_packet"] = Variant("corrupt_packet", _corrupt_packet(plain, root / "corrupt.mp4", 30),
