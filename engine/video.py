@@ -301,7 +301,7 @@ class VideoWriter:
                 # The video's presented range in source time: the audio is cut (or
                 # led with silence) to start with the first presented frame.
                 src_info = _describe(self._audio_from, max_pixels=1 << 62)
-                self._audio_window = (src_info.start_s, src_info.duration_s)
+                self._audio_window = (src_info.start_s, src_info.duration_s, src_info.whole_track)
         self.frames_written = 0
         self._closed = False
 
@@ -324,7 +324,7 @@ class VideoWriter:
         decoder), so the output's sound starts with its first frame: samples before it
         are dropped, a late start is led with silence.
         """
-        start_s, duration_s = self._audio_window
+        start_s, duration_s, whole_track = self._audio_window
         rate, layout = self._audio.rate, self._audio.layout.name
         total = round(duration_s * rate)  # samples that fit the video
         fifo = av.AudioFifo()
@@ -346,7 +346,7 @@ class VideoWriter:
                 for packet in self._audio.encode(frame):
                     self._container.mux(packet)
 
-        with av.open(str(self._audio_from)) as src:
+        with _open(self._audio_from, whole_track=whole_track) as src:  # the video's clock
             in_stream = src.streams.audio[0]
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
             try:
