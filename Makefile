@@ -41,12 +41,13 @@ $(STAMPS)/pull: $(STAMPS)/venv data.dvc models.dvc .dvc/config
 	touch $@
 
 # Debian's Chromium and ChromeDriver drive the browser tests (Playwright's own
-# browser download does not work without internet).
+# browser download does not work without internet); the ffmpeg CLI makes and judges
+# the video corpus (tests/video_corpus.py).
 browser: $(STAMPS)/browser
 
 $(STAMPS)/browser:
 	@mkdir -p $(STAMPS)
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+	(command -v chromium && command -v ffmpeg) >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver ffmpeg >/dev/null)
 	touch $@
 
 # unshare (util-linux) and ip (iproute2) make the loopback-only namespace; only root can.

@@ -13,6 +13,11 @@ killed before it rewrote the manifest loses nothing (see :func:`plan`).
 that can carry a patient's name (file names often do), and it never leaves the
 manifest: outputs and combined tables are keyed by ``video_id`` (the first 16 hex
 digits of the content's SHA-256).
+
+The source's timing and picture as a player presents them (``engine.video``):
+``frames`` is the presented frame count (an edit list honoured), ``width`` x
+``height`` the display size (square pixels, rotation applied), ``rate_mode``
+``constant`` or ``variable`` (written at its average rate, same duration).
 """
 
 from __future__ import annotations
@@ -36,12 +41,12 @@ STATUSES = ("pending", "done", "failed")
 
 COLUMNS = [
     "source", "size", "mtime_ns", "video_id", "sha256", "status", "error",
-    "frames", "fps", "width", "height", "duration_s",
+    "frames", "fps", "width", "height", "duration_s", "rate_mode",
     "qc_passed", "frames_with_person", "frames_person_uncovered", "frames_failed_closed",
     "kinematics", "kinematics_note", "seconds", "node", "finished_at",
 ]
 _INT = ("size", "mtime_ns", "frames", "width", "height", "frames_with_person", "frames_person_uncovered", "frames_failed_closed")
-_STR = ("source", "video_id", "sha256", "status", "error", "kinematics", "kinematics_note", "node", "finished_at")
+_STR = ("source", "video_id", "sha256", "status", "error", "rate_mode", "kinematics", "kinematics_note", "node", "finished_at")
 
 
 def empty() -> pd.DataFrame:

@@ -155,7 +155,7 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
     info = res.info
     fields = {
         "frames": res.frames, "fps": round(float(info.fps), 6), "width": info.width, "height": info.height,
-        "duration_s": round(float(info.duration_s), 4),
+        "duration_s": round(float(info.duration_s), 4), "rate_mode": info.rate_mode,
         "qc_passed": bool(qc["passed"]), "frames_with_person": int(qc["frames_with_person"]),
         "frames_person_uncovered": int(qc["frames_person_uncovered"]),
         "frames_failed_closed": int(qc["frames_failed_closed"]),
