@@ -45,7 +45,7 @@ $(STAMPS)/pull: $(STAMPS)/venv data.dvc models.dvc .dvc/config
 # the video corpus (tests/video_corpus.py).
 browser: $(STAMPS)/browser
 
-$(STAMPS)/browser:
+$(STAMPS)/browser: Makefile
 	@mkdir -p $(STAMPS)
 	(command -v chromium && command -v ffmpeg) >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver ffmpeg >/dev/null)
 	touch $@
@@ -53,7 +53,7 @@ $(STAMPS)/browser:
 # unshare (util-linux) and ip (iproute2) make the loopback-only namespace; only root can.
 netns: $(STAMPS)/netns
 
-$(STAMPS)/netns:
+$(STAMPS)/netns: Makefile
 	@mkdir -p $(STAMPS)
 	if [ "$$(id -u)" = 0 ] && ! { command -v unshare && command -v ip; } >/dev/null; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 util-linux >/dev/null; fi
 	touch $@
