@@ -83,7 +83,7 @@ def _cycle_task(task: str, s: LandmarkSeries, meta: dict) -> TaskResult:
     else:
         jumps = _drop_jumps(s, f"{s.side}_ankle", trunk_px(s))
     x, ref_px = mod.signal(s)
-    problems = q.presence_problems(s.found, what.capitalize(), s.fps, jumps)
+    problems = q.presence_problems(s.found, what, s.fps, jumps)
     if s.other is not None:
         cross = q.crossing_pct(s.xyz, s.other)
         meta["hands_crossing_pct"] = round(cross, 1)
@@ -95,7 +95,7 @@ def _cycle_task(task: str, s: LandmarkSeries, meta: dict) -> TaskResult:
     meta["found_pct"] = round(100.0 * float(s.found.mean()), 1) if s.found.size else 0.0
     if any(level == q.FAILED for level, _ in problems):
         return _failed(task, spec, s.side, mod.UNIT, problems, meta)
-    cycles, trace = detect_cycles(s.t, x)
+    cycles, trace = detect_cycles(s.t, x, min_amplitude=mod.MIN_AMPLITUDE)
     problems += q.cycle_problems(cycles)
     verdict, reasons = q.verdict(problems)
     if verdict == q.FAILED:
@@ -112,7 +112,7 @@ def _tremor_task(task: str, s: LandmarkSeries, meta: dict) -> TaskResult:
     spec = task_spec(task)
     ref = palm_px(s)
     jumps = _drop_jumps(s, "wrist", ref)
-    problems = q.presence_problems(s.found, "Hand", s.fps, jumps)
+    problems = q.presence_problems(s.found, "hand", s.fps, jumps)
     meta["found_pct"] = round(100.0 * float(s.found.mean()), 1) if s.found.size else 0.0
     unit = "mm" if s.mm_per_px else "palm lengths"
     if any(level == q.FAILED for level, _ in problems):

@@ -73,9 +73,10 @@ def lowpass(x: np.ndarray, rate: float = RATE_HZ, cutoff_hz: float = CUTOFF_HZ, 
     return sps.sosfiltfilt(sos, x)
 
 
-def _turning_points(xf: np.ndarray, rate: float, prominence_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def _turning_points(xf: np.ndarray, rate: float, prominence_fraction: float, min_amplitude: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = np.percentile(xf, [2, 98])
-    prom = max(prominence_fraction * (hi - lo), 1e-9)
+    prom = max(prominence_fraction * (hi - lo), min_amplitude, 1e-9)
     dist = max(1, int(rate / MAX_TASK_HZ))
     peaks, _ = sps.find_peaks(xf, prominence=prom, distance=dist)
     valleys, _ = sps.find_peaks(-xf, prominence=prom, distance=dist)
@@ -139,12 +140,16 @@ def detect_cycles(
     *,
     cutoff_hz: float = CUTOFF_HZ,
     prominence_fraction: float = 0.3,
+    min_amplitude: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cycles of ``x(t)`` as a tidy table, and the analysed signal.
 
     Returns ``(cycles, trace)``: ``cycles`` has one row per cycle (:data:`CYCLE_COLUMNS`;
     amplitudes in the unit of ``x``, speeds in that unit per second); ``trace`` has
     ``time_s, raw, filtered, velocity, measured`` on the 60 Hz grid, for charts.
+    A turning point must stand out by ``prominence_fraction`` of the signal's range AND
+    by ``min_amplitude`` (the task's smallest real movement), so a still hand's noise
+    yields no cycles.
     """
     tu, xu, measured = to_uniform(t, x)
     trace = pd.DataFrame({"time_s": tu, "raw": xu, "filtered": np.nan, "velocity": np.nan, "measured": measured})
@@ -153,7 +158,7 @@ def detect_cycles(
     xf = lowpass(xu, RATE_HZ, cutoff_hz)
     v = np.gradient(xf, 1.0 / RATE_HZ)
     trace["filtered"], trace["velocity"] = xf, v
-    peaks, valleys = _turning_points(xf, RATE_HZ, prominence_fraction)
+    peaks, valleys = _turning_points(xf, RATE_HZ, prominence_fraction, min_amplitude)
     rows = []
     for a, p, b in _segments(xf, peaks, valleys):
         rise, fall = xf[p] - xf[a], xf[p] - xf[b]
@@ -250,6 +255,6 @@ def cycle_features(cycles: pd.DataFrame) -> dict[str, float]:
     feats["amplitude_slope_pct_per_cycle"] = 100.0 * slope / icpt if icpt and icpt == icpt else np.nan
     feats["n_pauses"] = int(cycles["pause_after"].sum()) if n else 0
     feats["pause_total_s"] = float(cycles["pause_s"].sum()) if n else 0.0
-    feats["n_hesitations"] = int(cycles["hesitations"].sum()) if n else 0
-    feats["cycles_with_hesitation"] = int((cycles["hesitations"] > 0).sum()) if n else 0
+    # as VisionMD: a cycle hesitates or not (one halting movement can dip the speed twice)
+    feats["n_hesitations"] = int((cycles["hesitations"] > 0).sum()) if n else 0
     return feats

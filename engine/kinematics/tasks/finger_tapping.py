@@ -15,6 +15,7 @@ TITLE = "Finger tapping"
 SOURCE = "hands"
 UNIT = "index-finger lengths"
 INSTRUCTION = "Tap the index finger on the thumb 10 times, as big and as fast as you can."
+MIN_AMPLITUDE = 0.1  # smallest excursion taken as a movement (a tenth of the index finger, about 8 mm); less is noise
 
 
 def reference_px(s: LandmarkSeries) -> float:

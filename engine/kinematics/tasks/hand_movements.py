@@ -15,6 +15,7 @@ TITLE = "Hand opening-closing"
 SOURCE = "hands"
 UNIT = "palm lengths"
 INSTRUCTION = "Open and close the hand fully 10 times, as big and as fast as you can."
+MIN_AMPLITUDE = 0.1  # smallest excursion taken as a movement (a tenth of the palm); less is noise
 
 
 def reference_px(s: LandmarkSeries) -> float:

@@ -15,6 +15,7 @@ TITLE = "Leg agility"
 SOURCE = "pose"
 UNIT = "trunk lengths"
 INSTRUCTION = "Seated, raise the knee and stamp the foot 10 times, as high and as fast as you can."
+MIN_AMPLITUDE = 0.03  # smallest excursion taken as a movement (about 1.5 cm); less is noise
 
 
 def signal(s: LandmarkSeries) -> tuple[np.ndarray, float]:

@@ -18,6 +18,7 @@ TITLE = "Pronation-supination"
 SOURCE = "hands"
 UNIT = "degrees"
 INSTRUCTION = "Arm out in front, turn the palm up and down 10 times, as fast and as fully as you can."
+MIN_AMPLITUDE = 10.0  # smallest excursion taken as a movement (degrees); less is noise
 
 
 def roll_deg(wrist: np.ndarray, middle_mcp: np.ndarray, index_mcp: np.ndarray, pinky_mcp: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ TITLE = "Toe tapping"
 SOURCE = "pose"
 UNIT = "trunk lengths"
 INSTRUCTION = "Heel on the floor, tap the toes 10 times, as big and as fast as you can."
+MIN_AMPLITUDE = 0.02  # smallest excursion taken as a movement (about 1 cm); less is noise
 
 
 def trunk_px(s: LandmarkSeries) -> float:
