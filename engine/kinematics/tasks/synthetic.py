@@ -49,7 +49,8 @@ class TappingTruth:
         return float(100.0 * (1.0 - self.amplitudes[-n:].mean() / self.amplitudes[:n].mean()))
 
 
-def tapping_distance(freq: float, n_cycles: int, amp_start: float, amp_end: float, *, closed: float = 0.05,
+def tapping_distance(freq: float = 3.0, n_cycles: int = 15, amp_start: float = 1.0, amp_end: float = 0.8, *,
+                     closed: float = 0.05,
                      pauses: dict[int, float] | None = None, hesitations: tuple[int, ...] = (),
                      hesitation_s: float = 0.15, lead_s: float = 0.6, tail_s: float = 0.6, step: float = 1e-3
                      ) -> tuple[np.ndarray, np.ndarray, TappingTruth]:
