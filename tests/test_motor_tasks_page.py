@@ -82,3 +82,18 @@ def test_a_leg_task_asks_for_body_landmarks(repo) -> None:
     at.selectbox(key="mt_task").set_value("toe-tapping").run()
     assert not at.exception
     assert any("needs body landmarks" in i.value for i in at.info)
+
+
+def test_a_sample_clip_goes_through_the_one_pass_and_only_deidentified_frames_are_kept(repo) -> None:
+    at = AppTest.from_file(str(repo / "pages" / "motor_tasks.py"), default_timeout=240)
+    at.run()
+    at.radio(key="mt_source").set_value("Try a sample clip").run()
+    at.selectbox(key="mt_sample").set_value("pose2sim multi cam01").run()
+    at.button(key="mt_run").click().run()
+    assert not at.exception
+    state = at.session_state["mt"]
+    table = state["tables"]["hands"]
+    assert table.n_frames == 100 and not table.hands.empty
+    assert state["backdrop"].deidentified and len(state["backdrop"].jpegs) == 100
+    assert at.error or at.warning or at.success  # a verdict is shown
+    assert len(at.image) == 2

@@ -108,9 +108,13 @@ class HandExtractor:
             model_complexity=1,  # the full model; both 0 and 1 ship in the wheel
             min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence,
         )
+        # FaceMesh's own detector is short-range (a face filling much of the picture); a
+        # patient filmed with the hands in view has a small face, so the full-range
+        # detector finds it first and FaceMesh looks at a crop twice the face's size.
+        self._face_det = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) \
+            if iris else None
         self._face = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
-            min_detection_confidence=0.5, min_tracking_confidence=0.5,
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.5,
         ) if iris else None
         self.mirrored = mirrored
         self.iris_every = max(1, int(iris_every))
@@ -119,6 +123,7 @@ class HandExtractor:
         self._times: list[float] = []
         self._rows: list[tuple[int, float, str, float, np.ndarray]] = []
         self._iris: list[tuple[int, float, float]] = []
+        self._face_box: Box | None = None
 
     def _side(self, label: str) -> str:
         side = label.lower()
@@ -150,17 +155,55 @@ class HandExtractor:
         for side, (score, a) in found.items():
             self._rows.append((index, time_s, side, score, a))
         if self._face is not None and index % self.iris_every == 0:
-            fr = self._face.process(crop)
-            if fr.multi_face_landmarks:
-                pts = np.array([(x0 + p.x * cw, y0 + p.y * ch) for p in fr.multi_face_landmarks[0].landmark])
-                if len(pts) >= 478:
-                    self._iris.append((index, time_s, iris_diameter_px(pts)))
+            d = self._iris_px(crop)
+            if d is not None:
+                self._iris.append((index, time_s, d))
         return {s: a for s, (_, a) in found.items()}
+
+    def _detect_face(self, img: np.ndarray) -> Box | None:
+        """The largest face's box (px of ``img``): the whole picture first, then square
+        tiles with half overlap (a face a twentieth of the width is too small for the
+        detector's 192-px input, but not in a tile)."""
+        h, w = img.shape[:2]
+        side = min(h, w)
+        tiles = [(0, 0, w, h)] + [(x, y, x + side, y + side)
+                                   for y in range(0, max(h - side, 0) + 1, max(side // 2, 1))
+                                   for x in range(0, max(w - side, 0) + 1, max(side // 2, 1))]
+        for tx0, ty0, tx1, ty1 in tiles if w != h else tiles[:1]:
+            det = self._face_det.process(np.ascontiguousarray(img[ty0:ty1, tx0:tx1]))
+            if det.detections:
+                tw, th = tx1 - tx0, ty1 - ty0
+                b = max((d.location_data.relative_bounding_box for d in det.detections), key=lambda r: r.width * r.height)
+                return (tx0 + b.xmin * tw, ty0 + b.ymin * th, tx0 + (b.xmin + b.width) * tw, ty0 + (b.ymin + b.height) * th)
+        return None
+
+    def _iris_px(self, img: np.ndarray) -> float | None:
+        """Iris diameter (px) of the largest face in ``img``, or None.  The face's box is
+        kept from frame to frame (from the mesh itself), so the detector runs only when
+        the face is lost."""
+        h, w = img.shape[:2]
+        for attempt in range(2):
+            if self._face_box is None or attempt:
+                self._face_box = self._detect_face(img)
+                if self._face_box is None:
+                    return None
+            bx0, by0, bx1, by1 = self._face_box
+            cx, cy, half = (bx0 + bx1) / 2, (by0 + by1) / 2, max(bx1 - bx0, by1 - by0)  # twice the face's size
+            fx0, fy0, fx1, fy1 = _clip_box((cx - half, cy - half, cx + half, cy + half), w, h)
+            fr = self._face.process(np.ascontiguousarray(img[fy0:fy1, fx0:fx1]))
+            if fr.multi_face_landmarks:
+                fw, fh = fx1 - fx0, fy1 - fy0
+                pts = np.array([(fx0 + p.x * fw, fy0 + p.y * fh) for p in fr.multi_face_landmarks[0].landmark])
+                self._face_box = (*pts.min(axis=0), *pts.max(axis=0))
+                return iris_diameter_px(pts) if len(pts) >= 478 else None
+            self._face_box = None
+        return None
 
     def close(self) -> None:
         self._hands.close()
         if self._face is not None:
             self._face.close()
+            self._face_det.close()
 
     def fps_estimate(self) -> float:
         t = np.asarray(self._times)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
-from engine.kinematics.hand_landmarks import HandTable
+from engine.kinematics.hand_landmarks import IRIS_DIAMETER_MM, HandTable
 from engine.kinematics.landmarks import LandmarkTable, select_person
 from engine.kinematics.tasks import quality as q
 from engine.kinematics.tasks import task_spec
@@ -127,6 +127,9 @@ def _tremor_task(task: str, s: LandmarkSeries, meta: dict) -> TaskResult:
         problems.append((q.REVIEW, f"only {feats['seconds_analysed']:.1f} s analysed (10 s or more is better)"))
     if not s.mm_per_px:
         problems.append((q.REVIEW, "no face was found for the iris scale, so amplitudes are in palm lengths, not mm"))
+    elif IRIS_DIAMETER_MM / s.mm_per_px < q.MIN_IRIS_PX:
+        problems.append((q.REVIEW, f"the face is small (iris {IRIS_DIAMETER_MM / s.mm_per_px:.1f} px across), so the "
+                                   "mm scale is coarse; film closer for millimetres"))
     if feats.get("peak_share", np.nan) == feats.get("peak_share") and feats["peak_share"] < 0.3:
         problems.append((q.REVIEW, "no clear tremor peak in 2-10 Hz: the dominant frequency is not reliable"))
     verdict, reasons = q.verdict(problems)

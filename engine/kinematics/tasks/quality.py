@@ -17,6 +17,7 @@ MAX_AMPLITUDE_CV = 0.35  # of the amplitudes about their trend line (a decrement
 MAX_DURATION_CV = 0.5
 MIN_CYCLES = 3
 MIN_FPS = 24.0
+MIN_IRIS_PX = 8.0  # an iris narrower than this gives the mm scale to worse than about 6 %
 JUMP_FRACTION = 0.5  # of the reference length, in one frame and straight back
 
 
