@@ -132,3 +132,17 @@ def test_toe_tapping_from_pose_landmarks() -> None:
     assert abs(res.features["amplitude_mean"] - 30.0 / 300.0) <= 0.01  # 30 px over a 300-px trunk
     still = analyse_task("toe-tapping", table, "right")  # the right foot does not move
     assert still.verdict == "Failed" and "fewer than three cycles" in still.headline
+
+
+@pytest.mark.parametrize("task,kind,amplitude,expected", [
+    ("hand-movements", "open-close", 60.0, None),
+    ("pronation-supination", "turn", 60.0, 120.0),  # +-60 deg: 120 deg from turning point to turning point
+])
+def test_hand_movements_and_pronation_supination(task: str, kind: str, amplitude: float, expected) -> None:
+    from engine.kinematics.tasks.synthetic import moving_hand_table
+
+    res = analyse_task(task, moving_hand_table(kind, freq=1.5, amplitude=amplitude), "right")
+    assert res.verdict == "Good", res.headline
+    assert abs(res.features["frequency_hz"] - 1.5) <= 0.1
+    if expected is not None:
+        assert abs(res.features["amplitude_mean"] - expected) <= 0.1 * expected

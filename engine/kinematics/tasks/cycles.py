@@ -3,7 +3,7 @@
 The pipeline follows the field (VisionMD, Guarin et al.; MDS-UPDRS part III items 3.4-3.8):
 the signal is put on a fixed 60 Hz grid (short dropouts interpolated, so the frame rate
 and dropped frames do not change the features), low-passed (4th-order zero-phase
-Butterworth, 7.5 Hz), and each cycle is found as valley -> peak -> valley.  What is
+Butterworth, 8.5 Hz), and each cycle is found as valley -> peak -> valley.  What is
 our own, and written down in ``docs/motor_tasks.md``:
 
 - a cycle runs from its movement *onset* (the signal leaves the lower turning point by

@@ -134,3 +134,30 @@ def tremor_table(*, freq: float = 5.0, p2p_mm: float = 8.0, seconds: float = 12.
     keep = _drop(n, rng, drop_fraction, burst)
     frames = np.flatnonzero(keep)
     return _table(frames, pts[keep], fps, side, iris_px, n)
+
+
+def moving_hand_table(kind: str, *, freq: float = 1.5, seconds: float = 8.0, fps: float = 30.0, amplitude: float = 60.0,
+                      noise_px: float = 0.5, seed: int = 0) -> HandTable:
+    """``kind`` "open-close" (fingertips to ``amplitude`` % of the way to the wrist and back)
+    or "turn" (the hand rolls +- ``amplitude`` degrees about its long axis)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fps)
+    t = np.arange(n) / fps
+    base = hand_pose()
+    wrist = base[HAND_LANDMARKS.index("wrist")]
+    pts = np.repeat(base[None], n, axis=0)
+    phase = 0.5 * (1 - np.cos(2 * np.pi * freq * t))
+    if kind == "open-close":
+        tips = [HAND_LANDMARKS.index(f"{f}_{p}") for f in ("index", "middle", "ring", "pinky") for p in ("pip", "dip", "tip")]
+        k = (1.0 - amplitude / 100.0 * phase)[:, None, None]
+        pts[:, tips] = wrist + (base[tips] - wrist)[None] * k
+    else:
+        axis = base[HAND_LANDMARKS.index("middle_mcp")] - wrist
+        axis = axis / np.linalg.norm(axis)
+        ang = np.radians(amplitude) * np.sin(2 * np.pi * freq * t)
+        v = base - wrist
+        for i, a in enumerate(ang):  # Rodrigues' rotation about the hand's long axis
+            c, s = np.cos(a), np.sin(a)
+            pts[i] = wrist + v * c + np.cross(axis, v) * s + np.outer(v @ axis, axis) * (1 - c)
+    pts[..., :2] += rng.normal(0, noise_px, pts[..., :2].shape)
+    return _table(np.arange(n), pts, fps, "right", 30.0, n)
