@@ -101,3 +101,19 @@ def test_cli_bad_input_is_one_sentence(repo, tmp_path) -> None:
     bad.write_text("not a video")
     p = _cli(str(bad), "--task", "finger-tapping", "-o", str(tmp_path / "o"), cwd=repo)
     assert p.returncode == 2 and p.stderr.strip().startswith("error: ") and "Traceback" not in p.stderr
+
+
+def test_a_one_frame_handedness_flip_is_undone() -> None:
+    from engine.kinematics.tasks.synthetic import hand_pose
+
+    ext = HandExtractor(iris=False)
+    try:
+        hand = hand_pose()
+        assert set(ext._keep_sides({"right": (0.9, hand)}, 0.0)) == {"right"}
+        flipped = ext._keep_sides({"left": (0.6, hand + 3.0)}, 1 / 30)  # same place, other label
+        assert set(flipped) == {"right"}
+        moved = hand.copy()
+        moved[:, 0] -= 400.0  # far away: really the other hand
+        assert set(ext._keep_sides({"left": (0.9, moved)}, 2 / 30)) == {"left"}
+    finally:
+        ext.close()

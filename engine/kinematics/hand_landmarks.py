@@ -124,6 +124,7 @@ class HandExtractor:
         self._rows: list[tuple[int, float, str, float, np.ndarray]] = []
         self._iris: list[tuple[int, float, float]] = []
         self._face_box: Box | None = None
+        self._last: dict[str, tuple[float, np.ndarray]] = {}  # side -> (time, wrist xy) when last seen
 
     def _side(self, label: str) -> str:
         side = label.lower()
@@ -152,6 +153,7 @@ class HandExtractor:
                 else:
                     found[other] = found[side]
             found[side] = (float(c.score), a)
+        found = self._keep_sides(found, time_s)
         for side, (score, a) in found.items():
             self._rows.append((index, time_s, side, score, a))
         if self._face is not None and index % self.iris_every == 0:
@@ -159,6 +161,22 @@ class HandExtractor:
             if d is not None:
                 self._iris.append((index, time_s, d))
         return {s: a for s, (_, a) in found.items()}
+
+    def _keep_sides(self, found: dict[str, tuple[float, np.ndarray]], time_s: float) -> dict[str, tuple[float, np.ndarray]]:
+        """Undo a handedness flip: ONE hand labelled the other side while it sits where this
+        side's hand just was (within half a palm) and far from the other side's last place.
+        mediapipe's label flips for a frame or two when a hand turns (pronation-supination)."""
+        if len(found) == 1:
+            (side, (score, a)), = found.items()
+            other = "left" if side == "right" else "right"
+            palm = float(np.mean(np.linalg.norm(a[[5, 9, 13, 17], :2] - a[0, :2], axis=1)))
+            near = lambda s: s in self._last and time_s - self._last[s][0] <= 0.5 and \
+                np.linalg.norm(self._last[s][1] - a[0, :2]) < 0.5 * palm  # noqa: E731
+            if near(other) and not near(side):
+                found = {other: (score, a)}
+        for side, (_, a) in found.items():
+            self._last[side] = (time_s, a[0, :2].copy())
+        return found
 
     def _detect_face(self, img: np.ndarray) -> Box | None:
         """The largest face's box (px of ``img``): the whole picture first, then square
