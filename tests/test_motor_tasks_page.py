@@ -97,3 +97,17 @@ def test_a_sample_clip_goes_through_the_one_pass_and_only_deidentified_frames_ar
     assert state["backdrop"].deidentified and len(state["backdrop"].jpegs) == 100
     assert at.error or at.warning or at.success  # a verdict is shown
     assert len(at.image) == 2
+
+
+def test_the_page_needs_sign_in_when_configured_and_is_reached_through_app_py(repo) -> None:
+    from tests.test_safety_app import GOOD_AUTH
+
+    at = AppTest.from_file(str(repo / "pages" / "motor_tasks.py"), default_timeout=60)
+    at.secrets["auth"] = GOOD_AUTH
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in to continue"] and len(at.get("file_uploader")) == 0
+    app = AppTest.from_file(str(repo / "app.py"), default_timeout=60)
+    app.switch_page("pages/motor_tasks.py")
+    app.run()
+    assert not app.exception and [t.value for t in app.title] == ["Motor tasks"]

@@ -71,7 +71,8 @@ def per_cycle_chart(res: TaskResult, width: int | str = "container") -> alt.HCon
         line = alt.Chart(fit).mark_line(color="#d62728", strokeDash=[5, 3]).encode(x="cycle:Q", y="value:Q")
         dec = res.features.get("amplitude_decrement_pct" if col == "amplitude" else "velocity_decrement_pct", np.nan)
         sub = f"decrement {dec:.0f} % (last third against first)" if dec == dec else ""
-        panels.append(alt.layer(pts, line).properties(width=width if width != "container" else 330, height=200,
+        panel_w = (width - 80) // 2 if isinstance(width, int) else 330  # two side by side fit the page
+        panels.append(alt.layer(pts, line).properties(width=panel_w, height=200,
                                                       title=alt.TitleParams(label, subtitle=sub)))
     return alt.hconcat(*panels)
 

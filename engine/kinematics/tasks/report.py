@@ -69,7 +69,7 @@ def report_html(res: TaskResult) -> str:
     ]
     sections += [f"<div id='{k}'></div>" for k in specs]
     if len(res.cycles):
-        sections += ["<h2>Cycles</h2>", _table(res.cycles, 3)]
+        sections += ["<h2>Cycles</h2><div style='overflow-x:auto'>", _table(res.cycles, 3), "</div>"]
     sections.append("<p class='n'>Definitions of every measure: docs/motor_tasks.md. Landmarks from mediapipe "
                     "(Hands, FaceMesh iris, Pose); the quality verdict says when not to trust the numbers.</p>")
     script = "".join(f"vegaEmbed('#{k}', {_spec_json(spec)}, {{actions: false}});" for k, spec in specs.items())
