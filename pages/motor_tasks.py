@@ -70,6 +70,7 @@ def _downloads(res: TaskResult) -> None:
 
 
 def _show(res: TaskResult) -> None:
+    st.caption(f"{res.title}, {res.side} side" + (" (detected: the hand that moves most)" if res.meta.get("side_detected") else ""))
     _verdict(res)
     t_res, t_charts, t_cycles, t_dl = st.tabs(["Results", "Charts", "Cycles", "Downloads"])
     with t_res:
@@ -78,8 +79,11 @@ def _show(res: TaskResult) -> None:
                    "cycles against the first third; pause: a period over twice the median; hesitation: the speed "
                    "dips below 15 % of the cycle's peak and recovers within a phase.")
     with t_charts:
-        for chart in task_charts(res).values():
+        charts = task_charts(res)
+        for chart in charts.values():
             st.altair_chart(chart, width="stretch")
+        if not charts:
+            st.caption("Nothing to chart: " + res.headline)
     with t_cycles:
         st.dataframe(res.cycles.round(3), hide_index=True, width="stretch")
     with t_dl:

@@ -71,7 +71,7 @@ def test_tremor_shows_its_spectrum_and_a_missing_hand_its_sentence(repo) -> None
     assert len(_charts(at._tree)) == 2  # band-passed motion and spectrum
     at.radio(key="mt_side").set_value("left").run()  # no left hand in this clip
     assert [e.value for e in at.error] == ["Failed: hand not found in 100 % of frames"]
-    assert not at.exception
+    assert not at.exception and len(_charts(at._tree)) == 0  # no number, no chart of a hand never seen
 
 
 def test_a_leg_task_asks_for_body_landmarks(repo) -> None:

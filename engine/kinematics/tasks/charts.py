@@ -17,17 +17,10 @@ def _thin(df: pd.DataFrame) -> pd.DataFrame:
     return df.iloc[::k]
 
 
-def _message(text: str, title: str) -> alt.Chart:
-    return alt.Chart(pd.DataFrame({"text": [text]})).mark_text(align="left", x=5).encode(
-        text="text:N").properties(title=title, height=40, width="container")
-
-
-def signal_chart(res: TaskResult, width: int | str = "container") -> alt.LayerChart | alt.Chart:
+def signal_chart(res: TaskResult, width: int | str = "container") -> alt.LayerChart:
     """The analysed signal with the cycles (peaks), pauses (shaded) and hesitations (red) marked."""
     title = f"{res.title}, {res.side}: signal ({res.unit})"
     tr = res.trace
-    if tr.empty or "filtered" not in tr or tr["filtered"].isna().all():
-        return _message("No signal: " + (res.headline if res.reasons else "nothing was measured."), title)
     d = _thin(tr[["time_s", "raw", "filtered"]].round(4))
     x = alt.X("time_s:Q", title="Time (s)")
     raw = alt.Chart(d).mark_line(color="#bbbbbb", strokeWidth=1).encode(x=x, y=alt.Y("raw:Q", title=res.unit))
@@ -55,11 +48,9 @@ def signal_chart(res: TaskResult, width: int | str = "container") -> alt.LayerCh
     return alt.layer(*layers).properties(width=width, height=240, title=title)
 
 
-def per_cycle_chart(res: TaskResult, width: int | str = "container") -> alt.HConcatChart | alt.Chart:
+def per_cycle_chart(res: TaskResult, width: int | str = "container") -> alt.HConcatChart:
     """Amplitude and speed cycle by cycle, each with its least-squares (decrement) line."""
     c = res.cycles
-    if c.empty:
-        return _message("No cycles.", "Per cycle")
     panels = []
     for col, label in (("amplitude", f"Amplitude ({res.unit})"), ("mean_speed", f"Mean speed ({res.unit}/s)")):
         d = c[["cycle", col, "peak_measured"]].rename(columns={col: "value"}).copy()
@@ -77,11 +68,9 @@ def per_cycle_chart(res: TaskResult, width: int | str = "container") -> alt.HCon
     return alt.hconcat(*panels)
 
 
-def spectrum_chart(res: TaskResult, width: int | str = "container") -> alt.LayerChart | alt.Chart:
+def spectrum_chart(res: TaskResult, width: int | str = "container") -> alt.LayerChart:
     """Tremor spectrum with the 2-10 Hz band shaded and the dominant frequency marked."""
     sp = res.spectrum
-    if sp is None or sp.empty:
-        return _message("No spectrum: " + res.headline, "Tremor spectrum")
     sp = sp[sp["freq_hz"] > 0.5].copy()
     sp["power"] = sp["power"].clip(lower=1e-12)
     lo, hi = res.features.get("band_low_hz", 2.0), res.features.get("band_high_hz", 10.0)
@@ -101,16 +90,25 @@ def spectrum_chart(res: TaskResult, width: int | str = "container") -> alt.Layer
 def tremor_trace_chart(res: TaskResult, width: int | str = "container") -> alt.Chart:
     """The band-passed tremor motion along its main direction."""
     tr = res.trace
-    if tr.empty or tr["filtered"].isna().all():
-        return _message("No signal: " + res.headline, "Tremor")
     d = _thin(tr[["time_s", "filtered"]].round(4))
     return alt.Chart(d).mark_line(strokeWidth=1.2).encode(
         x=alt.X("time_s:Q", title="Time (s)"), y=alt.Y("filtered:Q", title=f"Displacement ({res.unit}), 2-10 Hz"),
     ).properties(width=width, height=200, title=f"{res.title}, {res.side}: band-passed motion")
 
 
+def _has_signal(res: TaskResult) -> bool:
+    return not res.trace.empty and "filtered" in res.trace and bool(res.trace["filtered"].notna().any())
+
+
 def task_charts(res: TaskResult, width: int | str = "container") -> dict[str, alt.TopLevelMixin]:
-    """The charts that fit the task: signal and per-cycle, or tremor motion and spectrum."""
-    if res.spectrum is not None or res.task.endswith("tremor"):
-        return {"trace": tremor_trace_chart(res, width), "spectrum": spectrum_chart(res, width)}
-    return {"signal": signal_chart(res, width), "per_cycle": per_cycle_chart(res, width)}
+    """The charts that fit the task and have data: signal and per-cycle, or tremor motion
+    and spectrum (a hand never found gives none; too few cycles gives the signal alone)."""
+    out: dict[str, alt.TopLevelMixin] = {}
+    tremor = res.task.endswith("tremor")
+    if _has_signal(res):
+        out["trace" if tremor else "signal"] = (tremor_trace_chart if tremor else signal_chart)(res, width)
+    if tremor and res.spectrum is not None and not res.spectrum.empty:
+        out["spectrum"] = spectrum_chart(res, width)
+    if not tremor and len(res.cycles):
+        out["per_cycle"] = per_cycle_chart(res, width)
+    return out
