@@ -8,6 +8,8 @@ the session keeps the landmark table and small de-identified thumbnails.
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from engine.deid.cues import CenterFace
@@ -112,7 +114,14 @@ with user_errors():
                 from engine.kinematics.task_pass import extract_task_landmarks
 
                 bar = st.progress(0.0, text="Finding landmarks (and de-identifying for display)...")
-                table, backdrop = extract_task_landmarks(path, session_dir(), spec.source, lambda f: bar.progress(f),
+                t0 = time.monotonic()
+
+                def progress(f: float) -> None:
+                    left = (time.monotonic() - t0) * (1 - f) / f if f > 0.02 else None
+                    bar.progress(f, text="Finding landmarks (and de-identifying for display)... "
+                                         + (f"about {left:.0f} s left" if left is not None else ""))
+
+                table, backdrop = extract_task_landmarks(path, session_dir(), spec.source, progress,
                                                          centerface=_centerface(), mirrored=mirrored)
                 bar.empty()
                 old = st.session_state.get(STATE)

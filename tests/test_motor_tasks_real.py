@@ -96,6 +96,14 @@ def test_cli_on_a_clip_with_no_visible_hand_fails_with_the_sentence(repo, sports
     assert data["features"] == {}
 
 
+def test_cli_leg_task_runs_on_pose_landmarks(repo, sports2d_clip, tmp_path) -> None:
+    p = _cli(str(sports2d_clip), "--task", "toe-tapping", "--side", "left", "-o", str(tmp_path),
+             "--max-frames", "30", cwd=repo)
+    assert p.returncode in (0, 3), p.stderr[-500:]
+    assert p.stdout.splitlines()[0].startswith("Toe tapping, left: ")  # walkers do not tap: a verdict, no crash
+    assert json.loads((tmp_path / "toe-tapping_left_features.json").read_text())["verdict"]
+
+
 def test_cli_bad_input_is_one_sentence(repo, tmp_path) -> None:
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
