@@ -109,6 +109,9 @@ def test_cli_bad_input_is_one_sentence(repo, tmp_path) -> None:
     bad.write_text("not a video")
     p = _cli(str(bad), "--task", "finger-tapping", "-o", str(tmp_path / "o"), cwd=repo)
     assert p.returncode == 2 and p.stderr.strip().startswith("error: ") and "Traceback" not in p.stderr
+    p = _cli(str(bad), "--task", "finger-tapping", "--box", "10,10,5", "-o", str(tmp_path / "o"), cwd=repo)
+    assert p.returncode == 2 and p.stderr.strip() == ("error: --box must be four numbers X0,Y0,X1,Y1 in pixels "
+                                                      "with X1 > X0 and Y1 > Y0.")
 
 
 def test_a_one_frame_handedness_flip_is_undone() -> None:

@@ -252,13 +252,15 @@ def extract_hands(
     max_frames: int | None = None,
     mirrored: bool = False,
     iris: bool = True,
+    box: Box | None = None,
 ) -> HandTable:
-    """Decode a video once (:func:`engine.video.read_frames`) and collect hands and iris."""
+    """Decode a video once (:func:`engine.video.read_frames`) and collect hands and iris
+    (inside ``box``, full-frame pixels, when given: the patient's region)."""
     from engine.video import probe, read_frames
 
     info = probe(path)
     total = min(info.n_frames, max_frames) if max_frames else info.n_frames
-    ext = HandExtractor(mirrored=mirrored, iris=iris)
+    ext = HandExtractor(mirrored=mirrored, iris=iris, box_for=(lambda i: box) if box else None)
     try:
         for i, frame in enumerate(read_frames(path, info)):
             if max_frames is not None and i >= max_frames:

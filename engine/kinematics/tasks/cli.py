@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", type=float, default=None, help="task start in seconds (default: start of the clip)")
     p.add_argument("--end", type=float, default=None, help="task end in seconds (default: end of the clip)")
     p.add_argument("--mirrored", action="store_true", help="the video is mirrored (a selfie view), so left and right are swapped")
+    p.add_argument("--box", default=None, metavar="X0,Y0,X1,Y1",
+                   help="look for hands only inside this box (pixels), around the patient when others are in view")
     p.add_argument("--max-frames", type=int, default=None, help="read only the first N frames")
     p.set_defaults(func=_cmd_task)
 
@@ -49,10 +51,20 @@ def _cmd_task(args: argparse.Namespace) -> int:
     def progress(f: float) -> None:
         print(f"\rlandmarks {100 * f:5.1f} %", end="", file=sys.stderr, flush=True)
 
+    box = None
+    if args.box is not None:
+        try:
+            box = tuple(float(v) for v in args.box.split(","))
+        except ValueError:
+            box = ()
+        if len(box) != 4 or box[2] <= box[0] or box[3] <= box[1]:
+            raise InputError("--box must be four numbers X0,Y0,X1,Y1 in pixels with X1 > X0 and Y1 > Y0.")
+        if spec.source != "hands":
+            raise InputError("--box applies to the hand tasks and tremor only.")
     if spec.source == "hands":
         from engine.kinematics.hand_landmarks import extract_hands
 
-        table = extract_hands(args.input, progress=progress, max_frames=args.max_frames, mirrored=args.mirrored)
+        table = extract_hands(args.input, progress=progress, max_frames=args.max_frames, mirrored=args.mirrored, box=box)
     else:
         from engine.kinematics.landmarks import extract_landmarks
 
