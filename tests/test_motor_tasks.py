@@ -146,3 +146,14 @@ def test_hand_movements_and_pronation_supination(task: str, kind: str, amplitude
     assert abs(res.features["frequency_hz"] - 1.5) <= 0.1
     if expected is not None:
         assert abs(res.features["amplitude_mean"] - expected) <= 0.1 * expected
+
+
+def test_tasks_lists_are_parsed_or_refused_with_one_sentence() -> None:
+    from engine.errors import InputError
+    from engine.kinematics.tasks.cli import parse_tasks
+
+    assert parse_tasks("finger-tapping:left:0-12, rest-tremor") == [
+        ("finger-tapping", "left", 0.0, 12.0), ("rest-tremor", "auto", None, None)]
+    for bad in ("finger-taping", "finger-tapping:up", "finger-tapping:left:9-3", "finger-tapping:left:a-b", ","):
+        with pytest.raises(InputError, match="--tasks"):
+            parse_tasks(bad)

@@ -96,12 +96,18 @@ def test_cli_on_a_clip_with_no_visible_hand_fails_with_the_sentence(repo, sports
     assert data["features"] == {}
 
 
-def test_cli_leg_task_runs_on_pose_landmarks(repo, sports2d_clip, tmp_path) -> None:
-    p = _cli(str(sports2d_clip), "--task", "toe-tapping", "--side", "left", "-o", str(tmp_path),
+def test_cli_several_tasks_in_one_pass_hands_and_pose(repo, sports2d_clip, tmp_path) -> None:
+    import pandas as pd
+
+    p = _cli(str(sports2d_clip), "--tasks", "toe-tapping:left,rest-tremor:right:0-0.9", "-o", str(tmp_path),
              "--max-frames", "30", cwd=repo)
-    assert p.returncode in (0, 3), p.stderr[-500:]
-    assert p.stdout.splitlines()[0].startswith("Toe tapping, left: ")  # walkers do not tap: a verdict, no crash
-    assert json.loads((tmp_path / "toe-tapping_left_features.json").read_text())["verdict"]
+    assert p.returncode == 3, p.stderr[-500:]  # the tremor fails: no hand in view
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("Toe tapping, left: ")  # walkers do not tap: a verdict, no crash
+    assert "Rest tremor, right: Failed: hand not found in 100 % of frames" in lines
+    summary = pd.read_csv(tmp_path / "tasks_summary.csv")
+    assert list(summary["task"]) == ["toe-tapping", "rest-tremor"] and summary["end_s"].iloc[1] == 0.9
+    assert (tmp_path / "rest-tremor_right_0-0.9s_features.json").exists()
 
 
 def test_cli_bad_input_is_one_sentence(repo, tmp_path) -> None:

@@ -245,6 +245,31 @@ class HandExtractor:
         return HandTable(hands, iris, float(fps or self.fps_estimate()), self.width, self.height, self.frames_seen)
 
 
+def feed_frames(
+    path: str | os.PathLike,
+    observers: list[Callable[[np.ndarray, int, float], object]],
+    *,
+    progress: Callable[[float], None] | None = None,
+    max_frames: int | None = None,
+) -> float:
+    """Decode a video once (:func:`engine.video.read_frames`) and hand every frame to each
+    observer; returns the frame rate.  Several extractors share the one pass."""
+    from engine.video import probe, read_frames
+
+    info = probe(path)
+    total = min(info.n_frames, max_frames) if max_frames else info.n_frames
+    for i, frame in enumerate(read_frames(path, info)):
+        if max_frames is not None and i >= max_frames:
+            break
+        for ob in observers:
+            ob(frame, i, i / info.fps)
+        if progress is not None and i % 10 == 0:
+            progress(min(1.0, (i + 1) / max(total, 1)))
+    if progress is not None:
+        progress(1.0)
+    return info.fps
+
+
 def extract_hands(
     path: str | os.PathLike,
     *,
@@ -254,22 +279,11 @@ def extract_hands(
     iris: bool = True,
     box: Box | None = None,
 ) -> HandTable:
-    """Decode a video once (:func:`engine.video.read_frames`) and collect hands and iris
-    (inside ``box``, full-frame pixels, when given: the patient's region)."""
-    from engine.video import probe, read_frames
-
-    info = probe(path)
-    total = min(info.n_frames, max_frames) if max_frames else info.n_frames
+    """Hands and iris of a whole video (inside ``box``, full-frame pixels, when given:
+    the patient's region)."""
     ext = HandExtractor(mirrored=mirrored, iris=iris, box_for=(lambda i: box) if box else None)
     try:
-        for i, frame in enumerate(read_frames(path, info)):
-            if max_frames is not None and i >= max_frames:
-                break
-            ext(frame, i, i / info.fps)
-            if progress is not None and i % 10 == 0:
-                progress(min(1.0, (i + 1) / max(total, 1)))
+        fps = feed_frames(path, [ext], progress=progress, max_frames=max_frames)
     finally:
         ext.close()
-    if progress is not None:
-        progress(1.0)
-    return ext.to_table(info.fps)
+    return ext.to_table(fps)

@@ -83,13 +83,13 @@ def report_html(res: TaskResult) -> str:
     )
 
 
-def write_outputs(res: TaskResult, outdir) -> dict[str, str]:
+def write_outputs(res: TaskResult, outdir, stem: str | None = None) -> dict[str, str]:
     """cycles.csv, features.json and report.html into ``outdir`` (created); names carry no input name."""
     from pathlib import Path
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{res.task}_{res.side}"
+    stem = stem or f"{res.task}_{res.side}"
     paths = {}
     for name, make in (("cycles.csv", cycles_csv), ("features.json", features_json), ("report.html", report_html)):
         p = out / f"{stem}_{name}"
