@@ -104,7 +104,7 @@ with user_errors():
     sides = ("left", "right", "auto") if spec.source == "hands" else ("left", "right")
     side = c2.radio("Side", sides, horizontal=True, key="mt_side",
                     format_func=lambda s: "detect" if s == "auto" else s)
-    mirrored = c3.checkbox("Mirrored video", key="mt_mirror", help="A selfie view (left and right swapped).")
+    mirrored = c3.checkbox("Mirrored video", key="mt_mirror", help="A selfie view (left and right swapped). Set it before “Find landmarks”.")
     st.info(f"Ask the patient: “{spec.instruction}”", icon=":material/record_voice_over:")
 
     with video_source("mt") as src:
