@@ -8,7 +8,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.kinematics.backdrop import ThumbCollector
-from engine.kinematics.hand_landmarks import HandTable
 from engine.kinematics.tasks.synthetic import tapping_table, tremor_table
 
 
