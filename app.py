@@ -59,7 +59,7 @@ BATCH = st.Page("pages/batch.py", title="Batch processing", icon=":material/dyna
 
 # Pages that show or take patient data: behind sign-in whenever sign-in is configured
 # (README, docs/security.md).  The diffusion demo and the home page stay open.
-PATIENT_PAGES = [DEID, LIVE, KINEMATICS, BATCH]
+PATIENT_PAGES = [DEID, LIVE, KINEMATICS, st.Page("pages/motor_tasks.py", title="Motor tasks", icon=":material/back_hand:"), BATCH]
 
 current = st.navigation({"": [HOME], "Patient video": PATIENT_PAGES, "Research demos": [DIFFUSION]})
 account_box()
