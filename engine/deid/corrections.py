@@ -1,0 +1,226 @@
+"""A reviewer's corrections, as data: what to cover more, or less, and why, and who said so.
+
+Corrections are never pixels.  Each one names a frame range and a box in the
+original picture's pixels, and one of three actions:
+
+- ``add``: cover the drawn box on every frame of the range; with ``follow`` the box
+  is carried along by tracking the drawn region (:class:`Follower`) from the range's
+  first frame, so a reviewer draws once for a moving head;
+- ``enlarge``: the automatic regions whose centre lies inside the box (or of one
+  ``track``) are grown by ``factor`` on those frames;
+- ``remove``: those automatic regions are left uncovered, which needs a reason from
+  :data:`REMOVE_REASONS` (a privacy officer must see why a mask was lifted).
+
+Re-rendering (``engine.deid.rerender``) applies them on top of the report's
+automatic regions.  :func:`parse` turns JSON into checked corrections and answers bad
+input with one sentence naming the correction at fault.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import cv2
+import numpy as np
+
+from engine.errors import InputError
+
+ACTIONS = ("add", "enlarge", "remove")
+REMOVE_REASONS = {
+    "not_a_face": "not a face (a hand, a picture, a pattern)",
+    "patient_consent": "the patient's own documented consent to show their face",
+    "clinically_needed": "facial movement must be seen for the assessment, with consent on file",
+    "duplicate": "a duplicate of another region that stays covered",
+}
+MAX_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class Correction:
+    action: str
+    start: int  # first frame (inclusive)
+    end: int  # last frame (inclusive)
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in the original picture, at ``start``
+    follow: bool = False  # add only: carry the box along by tracking the drawn region
+    track: int | None = None  # enlarge/remove: the automatic track, instead of "regions inside the box"
+    factor: float = 1.5  # enlarge only
+    reason: str | None = None  # remove only: a key of REMOVE_REASONS
+    note: str = ""
+    by: str = ""
+    at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def covers(self, frame: int) -> bool:
+        return self.start <= frame <= self.end
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["box"] = [round(float(v), 1) for v in self.box]
+        return d
+
+
+def parse(items: Iterable[dict[str, Any]], width: int, height: int, n_frames: int) -> list[Correction]:
+    """Checked corrections for a ``width`` x ``height`` clip of ``n_frames`` frames.
+
+    A box may reach past the edge (a head leaving the picture) but must overlap the
+    picture and have a size; frames must lie in the clip.  Raises :class:`InputError`
+    with one sentence naming the first correction at fault.
+    """
+    out = []
+    for k, raw in enumerate(items, start=1):
+        if not isinstance(raw, dict):
+            raise InputError(f"Correction {k} is not an object with action, frames and box.")
+        try:
+            action = str(raw["action"])
+            start, end = int(raw["start"]), int(raw["end"])
+            x0, y0, x1, y1 = (float(v) for v in raw["box"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"Correction {k} needs an action, a start and end frame, and a box of four numbers.") from None
+        if action not in ACTIONS:
+            raise InputError(f"Correction {k} has the action '{action}'; use one of {', '.join(ACTIONS)}.")
+        if not (0 <= start <= end < n_frames):
+            raise InputError(f"Correction {k} covers frames {start}–{end}, but the clip has frames 0–{n_frames - 1}.")
+        if not (x1 - x0 >= 2 and y1 - y0 >= 2):
+            raise InputError(f"Correction {k}'s box has no size (x0 < x1 and y0 < y1 are needed).")
+        if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+            raise InputError(f"Correction {k}'s box lies outside the {width}×{height} picture.")
+        reason = raw.get("reason")
+        if action == "remove" and reason not in REMOVE_REASONS:
+            raise InputError(f"Correction {k} removes a region, which needs a reason: one of {', '.join(REMOVE_REASONS)}.")
+        factor = float(raw.get("factor", 1.5))
+        if action == "enlarge" and not 1.0 < factor <= MAX_FACTOR:
+            raise InputError(f"Correction {k} enlarges by {factor:g}; use a factor above 1 and at most {MAX_FACTOR:g}.")
+        track = raw.get("track")
+        out.append(Correction(
+            action, start, end, (x0, y0, x1, y1),
+            follow=bool(raw.get("follow", False)) and action == "add",
+            track=None if track is None else int(track),
+            factor=factor, reason=reason if action == "remove" else None,
+            note=str(raw.get("note", ""))[:500], by=str(raw.get("by", ""))[:200],
+            at=str(raw.get("at") or datetime.now(timezone.utc).isoformat(timespec="seconds")),
+        ))
+    return out
+
+
+def _centre_in(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
+    c = (boxes[:, :2] + boxes[:, 2:]) / 2
+    return (box[0] <= c[:, 0]) & (c[:, 0] <= box[2]) & (box[1] <= c[:, 1]) & (c[:, 1] <= box[3])
+
+
+def _grow(boxes: np.ndarray, f: float) -> np.ndarray:
+    c = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:] - boxes[:, :2]) / 2 * f
+    return np.concatenate([c - half, c + half], axis=1)
+
+
+def apply(auto: np.ndarray, tracks: list[int | None], frame: int, corrections: Iterable[Correction],
+          drawn: dict[int, np.ndarray]) -> tuple[np.ndarray, list[dict]]:
+    """The boxes to obscure in ``frame``: the automatic ones (``auto`` (N, 4), with their
+    ``tracks``) after ``enlarge`` and ``remove``, plus every ``add`` box (``drawn``:
+    correction index -> this frame's box, followed or fixed).  Also returns what was
+    changed, for the report."""
+    boxes = np.asarray(auto, dtype=np.float64).reshape(-1, 4).copy()
+    keep = np.ones(len(boxes), dtype=bool)
+    changes: list[dict] = []
+    corrections = list(corrections)
+    for k, c in enumerate(corrections):
+        if not c.covers(frame) or c.action == "add" or not len(boxes):
+            continue
+        hit = (np.array([t == c.track for t in tracks], dtype=bool) if c.track is not None
+               else _centre_in(boxes, np.asarray(c.box)))
+        if c.action == "enlarge":
+            boxes[hit] = _grow(boxes[hit], c.factor)
+        else:
+            keep &= ~hit
+        if hit.any():
+            changes.append({"correction": k, "action": c.action, "regions": int(hit.sum())})
+    added = [drawn[k] for k, c in enumerate(corrections) if c.action == "add" and c.covers(frame) and k in drawn]
+    for k, c in enumerate(corrections):
+        if c.action == "add" and c.covers(frame) and k in drawn:
+            changes.append({"correction": k, "action": "add", "box": [round(float(v), 1) for v in drawn[k]]})
+    out = np.concatenate([boxes[keep], np.array(added).reshape(-1, 4)]) if added else boxes[keep]
+    return out, changes
+
+
+class Follower:
+    """Carries a drawn box along a clip by matching the drawn region frame to frame.
+
+    Normalised cross-correlation of the region's grey levels (``cv2.matchTemplate``)
+    in a window around the last position, at three scales, on a copy reduced so the
+    region is about ``WORK`` px wide: a few milliseconds a frame.  The template is
+    refreshed slowly from confident matches (a head turns and changes), and where
+    the match is weak the box stays where it was, grown a little: a correction meant
+    to cover more never jumps off to cover less.
+    """
+
+    WORK = 48.0
+    SCALES = tuple((sx, sy) for sx in (0.94, 1.0, 1.06) for sy in (0.94, 1.0, 1.06))  # width and height apart: a turning head narrows
+    CONFIDENT = 0.55
+    LOST = 0.3
+    PRIOR = 0.15  # score lost per box size away from where the region was heading
+    RESIZE = 0.01  # ... and per side resized: the size changes only on clear evidence (an occluder must not shrink it)
+
+    def __init__(self, frame: np.ndarray, box: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        self.size = (w, h)
+        b = np.asarray(box, dtype=np.float64)
+        self.s = float(np.clip(self.WORK / max(b[2] - b[0], 1.0), 0.05, 3.0))  # small regions are enlarged
+        self.box = self._clip(b)
+        self.template = self._crop(self._grey(frame), self.box * self.s)
+        self.score = 1.0
+        self.velocity = np.zeros(2)  # centre motion per frame, original pixels
+
+    def _grey(self, frame: np.ndarray) -> np.ndarray:
+        g = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        if self.s != 1:
+            g = cv2.resize(g, None, fx=self.s, fy=self.s, interpolation=cv2.INTER_AREA if self.s < 1 else cv2.INTER_LINEAR)
+        return g
+
+    def _clip(self, b: np.ndarray) -> np.ndarray:
+        w, h = self.size
+        return np.array([max(b[0], 0.0), max(b[1], 0.0), min(b[2], w), min(b[3], h)])
+
+    @staticmethod
+    def _crop(g: np.ndarray, b: np.ndarray) -> np.ndarray:
+        x0, y0, x1, y1 = np.round(b).astype(int)
+        return g[max(y0, 0):max(y1, 1), max(x0, 0):max(x1, 1)].astype(np.float32)
+
+    def step(self, frame: np.ndarray) -> np.ndarray:
+        """This frame's box (original pixels)."""
+        g = self._grey(frame).astype(np.float32)
+        b = self.box * self.s
+        bw, bh = b[2] - b[0], b[3] - b[1]
+        pred = (b[:2] + b[2:]) / 2 + self.velocity * self.s
+        best = (-9.0, None)
+        for kx, ky in self.SCALES:
+            tw, th = max(4, round(self.template.shape[1] * kx)), max(4, round(self.template.shape[0] * ky))
+            t = cv2.resize(self.template, (tw, th), interpolation=cv2.INTER_LINEAR)
+            sx0, sy0 = int(max(0, b[0] - bw)), int(max(0, b[1] - bh))
+            sx1, sy1 = int(min(g.shape[1], b[2] + bw)), int(min(g.shape[0], b[3] + bh))
+            win = g[sy0:sy1, sx0:sx1]
+            if win.shape[0] < th or win.shape[1] < tw:
+                continue
+            res = cv2.matchTemplate(win, t, cv2.TM_CCOEFF_NORMED)
+            # a weak prior for the predicted place: a region half occluded must not
+            # jump to a look-alike patch of background
+            ys, xs = np.ogrid[:res.shape[0], :res.shape[1]]
+            cx, cy = sx0 + xs + tw / 2 - pred[0], sy0 + ys + th / 2 - pred[1]
+            prior = res - self.PRIOR * np.sqrt(cx * cx + cy * cy) / max(bw, bh, 1.0) - self.RESIZE * ((kx != 1) + (ky != 1))
+            my, mx = np.unravel_index(int(np.argmax(prior)), prior.shape)
+            if prior[my, mx] > best[0]:
+                best = (float(prior[my, mx]), np.array([sx0 + mx, sy0 + my, sx0 + mx + tw, sy0 + my + th], float))
+        score, found = best
+        self.score = float(score)
+        if found is None or score < self.LOST:
+            self.box = self._clip(_grow(self.box[None], 1.02)[0])  # lost: stay, and cover a little more
+            return self.box
+        box = self._clip(found / self.s)
+        self.velocity = 0.7 * self.velocity + 0.3 * ((box[:2] + box[2:]) / 2 - (self.box[:2] + self.box[2:]) / 2)
+        self.box = box
+        if score >= self.CONFIDENT:
+            fresh = self._crop(g, found)
+            if fresh.shape[0] >= 4 and fresh.shape[1] >= 4:
+                old = cv2.resize(self.template, (fresh.shape[1], fresh.shape[0]), interpolation=cv2.INTER_LINEAR)
+                self.template = 0.85 * old + 0.15 * fresh
+        return self.box
