@@ -155,11 +155,11 @@ class Follower:
     """
 
     WORK = 48.0
-    SCALES = tuple((sx, sy) for sx in (0.94, 1.0, 1.06) for sy in (0.94, 1.0, 1.06))  # width and height apart: a turning head narrows
+    SCALES = tuple((sx, sy) for sx in (0.95, 0.98, 1.0, 1.02, 1.05) for sy in (0.95, 0.98, 1.0, 1.02, 1.05))  # width and height apart: a turning head narrows
     CONFIDENT = 0.55
     LOST = 0.3
     PRIOR = 0.15  # score lost per box size away from where the region was heading
-    RESIZE = 0.01  # ... and per side resized: the size changes only on clear evidence (an occluder must not shrink it)
+    RESIZE = 0.005  # ... and per side resized: the size changes only on clear evidence (an occluder must not shrink it)
 
     def __init__(self, frame: np.ndarray, box: np.ndarray) -> None:
         h, w = frame.shape[:2]
