@@ -19,22 +19,7 @@ from tests.media import write_clip
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-import synthetic_faces  # noqa: E402
-
-
-def moving_face(n: int = 90, grow: int = 50, face: int = 0):
-    """3 s at 30 fps: a synthetic face crossing a 1280x720 picture on a curve while it
-    grows (or shrinks), with its true box in every frame."""
-    faces = synthetic_faces._faces()
-    bg = synthetic_faces._background(7)
-    frames, boxes = [], []
-    for i in range(n):
-        t = i / (n - 1)
-        patch = synthetic_faces._resize(faces[face], int(120 + grow * t))
-        f = bg.copy()
-        boxes.append(synthetic_faces._paste(f, patch, int(150 + 800 * t), int(250 + 120 * np.sin(2 * np.pi * t))))
-        frames.append(f)
-    return frames, np.array(boxes, dtype=float)
+from review import moving_face  # noqa: E402  (bench/review.py: 3 s of a moving synthetic face, known boxes)
 
 
 @pytest.mark.parametrize("face,grow", [(0, 50), (1, -40)])
