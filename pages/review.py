@@ -15,6 +15,7 @@ from engine.deid import reviewjob, signoff
 from engine.deid.cues import CenterFace
 from engine.deid.report import qc_summary, qc_timeline_chart
 from engine.errors import InputError
+from engine.tempfiles import private_dir
 from engine.video import probe
 from pages.ui import auth_policy, require_sign_in, signed_in, user_errors, video_source
 
@@ -74,6 +75,17 @@ with video_source("review") as chosen:
             job = reviewjob.prepare(src, src.read_bytes(), centerface=_centerface(), progress=_progress(bar))
             bar.progress(1.0, text=f"Done: {info.n_frames} frames")
             st.session_state["review"] = job
+            st.session_state.pop("review_frame", None)
+
+handover = st.session_state.get("deid")
+if handover and handover.get("raw") and not st.session_state.get("review"):
+    st.info("The video de-identified on the De-identify page can be reviewed here.", icon=":material/fact_check:")
+    if st.button("Review that video", key="from_deid"):
+        with user_errors(), private_dir() as tmp:
+            src = tmp / "upload.bin"
+            src.write_bytes(handover["raw"])
+            bar = st.progress(0.0, text="Preparing the review…")
+            st.session_state["review"] = reviewjob.prepare(src, handover["raw"], centerface=_centerface(), progress=_progress(bar))
             st.session_state.pop("review_frame", None)
 
 job = st.session_state.get("review")

@@ -96,8 +96,12 @@ def apply_corrections(job: dict, corrections: list[dict], progress: Progress | N
 def unapproved_video(job: dict) -> bytes:
     """The current output labelled UNAPPROVED in its metadata (for a download before sign-off)."""
     if job.get("unapproved") is None:
-        job["unapproved"] = _labelled(job["video"], release.UNAPPROVED_TITLE, release.UNAPPROVED_COMMENT)
+        job["unapproved"] = unapproved_bytes(job["video"])
     return job["unapproved"]
+
+
+def unapproved_bytes(video: bytes) -> bytes:
+    return _labelled(video, release.UNAPPROVED_TITLE, release.UNAPPROVED_COMMENT)
 
 
 def _labelled(video: bytes, title: str, comment: str) -> bytes:
