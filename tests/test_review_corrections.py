@@ -92,3 +92,32 @@ def test_rerender_applies_corrections_over_the_automatic_masks(tmp_path):
     assert [c["action"] for c in rec] == ["remove", "add", "enlarge"] and rec[0]["by"] == "Dr A"
     assert sorted(int(k) for k in rec[1]["followed"]) == list(range(5, 21))
     assert new["frames"][3]["changes"] == [{"correction": 0, "action": "remove", "regions": 1}]
+
+
+def test_rerender_encodes_only_the_touched_groups_of_pictures(tmp_path):
+    """10 s of 320x180: a correction in the first second re-encodes the first group of
+    pictures only; the rest is the previous output's packets, decoded identically."""
+    from engine.deid.splice import gops
+    from engine.video import probe
+    from tests.media import moving_face_frames
+
+    frames, truth = moving_face_frames(n=300, size=(320, 180), face_px=40)
+    clip = write_clip(tmp_path / "in.mp4", frames)
+    report = {"input": {"width": 320, "height": 180}, "settings": {"mode": "blur", "keep_audio": False},
+              "frames": [{"frame": j, "regions": [{"box": list(truth[j]), "track": 0, "source": "detected", "cues": []}] if j > 30 else []}
+                         for j in range(300)]}  # the face is left uncovered in the first second: the correction covers it
+    rerender(clip, report, [], tmp_path / "prev.mp4")
+    g = gops(tmp_path / "prev.mp4", 300)
+    assert g is not None and len(g.starts) >= 2, "the writer's clip has one group of pictures: nothing to splice"
+    items = [{"action": "add", "start": 10, "end": 20, "box": list(truth[10]), "follow": True}]
+    spliced = rerender(clip, report, items, tmp_path / "spliced.mp4", previous=tmp_path / "prev.mp4")
+    whole = rerender(clip, report, items, tmp_path / "whole.mp4")
+    assert spliced["rerender"]["frames_encoded"] == g.span(0)[1] < 300 == whole["rerender"]["frames_encoded"]
+    assert probe(tmp_path / "spliced.mp4").n_frames == 300
+    a, b, p = (list(read_frames(tmp_path / f"{n}.mp4")) for n in ("spliced", "whole", "prev"))
+    assert len(a) == 300
+    end0 = g.span(0)[1]
+    assert all(np.array_equal(a[j], p[j]) for j in range(end0, 300)), "an untouched group of pictures changed"
+    assert max(float(np.abs(a[j].astype(int) - b[j]).mean()) for j in range(end0)) < 2.0
+    orig = list(read_frames(clip))[15]
+    assert detail_retained(orig, p[15], truth[15]) > 0.9 and detail_retained(orig, a[15], truth[15]) < 0.35, "the correction is missing"

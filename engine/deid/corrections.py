@@ -103,6 +103,16 @@ def parse(items: Iterable[dict[str, Any]], width: int, height: int, n_frames: in
     return out
 
 
+def signature(c: Correction | dict) -> tuple:
+    """What a correction does, for comparing two lists of them (who, when and the
+    followed boxes, which are computed, do not count)."""
+    d = c.to_dict() if isinstance(c, Correction) else c
+    action = d.get("action")
+    return (action, int(d.get("start", -1)), int(d.get("end", -1)), tuple(round(float(v), 1) for v in d.get("box") or ()),
+            bool(d.get("follow")) and action == "add", d.get("track"), float(d.get("factor") if d.get("factor") is not None else 1.5),
+            d.get("reason") if action == "remove" else None)
+
+
 def _centre_in(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
     c = (boxes[:, :2] + boxes[:, 2:]) / 2
     return (box[0] <= c[:, 0]) & (c[:, 0] <= box[2]) & (box[1] <= c[:, 1]) & (c[:, 1] <= box[3])

@@ -75,20 +75,17 @@ def prepare(src: Path, raw: bytes, *, settings=None, centerface=None, progress: 
 
 
 def apply_corrections(job: dict, corrections: list[dict], progress: Progress | None = None) -> None:
-    """Re-render the job's video from its raw bytes with ``corrections`` (all of them, in order)."""
-    report = {k: v for k, v in job["report"].items() if k not in ("corrections", "rerender")}
-    for f in report.get("frames", []):
-        f.pop("corrected", None)
-        f.pop("changes", None)
-    outputs = FrameStore(report["qc"]["frames"])
+    """Re-render the job's video from its raw bytes with ``corrections`` (all of them, in
+    order); only the groups of pictures whose frames change are encoded again."""
+    report = job["report"]
+    outputs = job["outputs"]
     with private_dir() as tmp:
-        src = tmp / "raw.bin"
+        src, previous, out = tmp / "raw.bin", tmp / "previous.mp4", tmp / "corrected.mp4"
         src.write_bytes(job["raw"])
-        out = tmp / "corrected.mp4"
-        new = rerender(src, report, corrections, out, progress=progress, output_observers=[outputs])
+        previous.write_bytes(job["video"])
+        new = rerender(src, report, corrections, out, previous=previous, progress=progress, output_observers=[outputs])
         job["video"] = out.read_bytes()
     job["report"] = new
-    job["outputs"] = outputs
     job["corrections"] = list(new["corrections"])
     job["approved"] = job["unapproved"] = None  # a new render needs a new approval
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import engine
 from engine.deid import auditlog
+from engine.deid.corrections import signature
 from engine.errors import InputError
 
 LOG_ENV = "CLINLAB_AUDIT_LOG"
@@ -96,7 +97,7 @@ def build_record(
     output = Path(output)
     n = int((report.get("qc") or {}).get("frames") or len(report.get("frames") or []))
     applied = report.get("corrections") or []
-    if corrections is not None and _strip(corrections) != _strip(applied):
+    if corrections is not None and [signature(c) for c in corrections] != [signature(c) for c in applied]:
         raise InputError("The corrections given are not the ones this video was rendered with; re-render with them first.")
     qc = report.get("qc") or {}
     if qc.get("passed") is False and not applied:
@@ -119,20 +120,6 @@ def build_record(
         "frames_proposed": (proposals or report.get("review") or {}).get("frames", []),
         "frames_reviewed": _parse_frames(frames_reviewed, n),
     }
-
-
-def _strip(cs: list[dict]) -> list[dict]:
-    """Corrections compared by what they do (followed boxes are computed, not given)."""
-    keys = ("action", "start", "end", "box", "follow", "track", "factor", "reason")
-    out = []
-    for c in cs:
-        d = {k: c.get(k) for k in keys}
-        d["box"] = [round(float(v), 1) for v in d["box"] or []]
-        d["follow"] = bool(d["follow"]) and d["action"] == "add"
-        d["factor"] = float(d["factor"] if d["factor"] is not None else 1.5)
-        d["reason"] = d["reason"] if d["action"] == "remove" else None
-        out.append(d)
-    return out
 
 
 def approve(log: str | Path, body: dict) -> dict:
