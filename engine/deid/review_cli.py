@@ -1,6 +1,6 @@
 """``python -m engine rerender | approve | verify-log``: review and sign-off for scripts.
 
-    python -m engine rerender IN.mp4 --report REPORT.json --corrections C.json -o OUT.mp4 [--report-out R2.json]
+    python -m engine rerender IN.mp4 --report REPORT.json --corrections C.json -o OUT.mp4 [--previous DEID.mp4] [--report-out R2.json]
     python -m engine approve OUT.mp4 --report REPORT.json --reviewer NAME [--corrections C.json]
                              [--input IN.mp4] [--reviewed 0-30,45] --log AUDIT.jsonl [--summary S.html]
     python -m engine verify-log AUDIT.jsonl [--expect-head HASH]
@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--report", type=Path, required=True, help="the de-identification report (JSON)")
     r.add_argument("--corrections", type=Path, required=True, help="corrections (JSON list, docs/review.md)")
     r.add_argument("-o", "--output", type=Path, required=True, help="corrected MP4 to write")
+    r.add_argument("--previous", type=Path, help="the output rendered from this report (deid's): only the changed "
+                   "groups of pictures are encoded again, the rest is copied from it")
     r.add_argument("--report-out", type=Path, help="the report with the corrections applied (default: OUTPUT.report.json)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=run_rerender)
@@ -95,7 +97,9 @@ def run_rerender(args: argparse.Namespace) -> int:
             print(f"\r{done}/{total} frames, {fps:.1f} fps, about {max(total - done, 0) / max(fps, 1e-9):.0f} s left",
                   end="", file=sys.stderr)
 
-    new = rerender(args.input, report, _corrections(args.corrections), args.output, progress=progress)
+    if args.previous and args.previous.resolve() == args.output.resolve():
+        raise InputError("The output must not overwrite the previous output; give another file name.")
+    new = rerender(args.input, report, _corrections(args.corrections), args.output, previous=args.previous, progress=progress)
     if not args.quiet:
         print(file=sys.stderr)
     label_unapproved(args.output, args.output)
@@ -103,7 +107,7 @@ def run_rerender(args: argparse.Namespace) -> int:
     out_report = args.report_out or args.output.with_suffix(".report.json")
     out_report.write_text(json.dumps(new), encoding="utf-8")
     print(json.dumps({"output": str(args.output), "report": str(out_report), "corrections": len(new["corrections"]),
-                      "seconds": new["rerender"]["seconds"]}))
+                      "seconds": new["rerender"]["seconds"], "frames_encoded": new["rerender"]["frames_encoded"]}))
     return 0
 
 
