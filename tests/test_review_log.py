@@ -188,3 +188,37 @@ def test_bad_input_gets_one_sentence(deidentified, tmp_path):
         assert not (tmp_path / "fixed.mp4").exists()
     missing = _engine("verify-log", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 4 and "does not exist" in missing.stderr
+
+
+# ------------------------------------------------------------------ batch
+
+
+def test_batch_lists_videos_awaiting_review_and_approve_marks_them(deidentified, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from engine.batch import manifest as mf
+
+    out_dir = tmp_path / "batch-out"
+    rows = [
+        {"source": "a.mp4", "video_id": "aaaa", "status": "done", "qc_passed": True, "frames_person_uncovered": 0},
+        {"source": "b.mp4", "video_id": "bbbb", "status": "done", "qc_passed": False, "frames_person_uncovered": 3},
+        {"source": "c.mp4", "video_id": "cccc", "status": "failed"},
+    ]
+    mf.write(pd.DataFrame(rows), out_dir / mf.MANIFEST)
+    assert list(mf.review_states(mf.read(out_dir / mf.MANIFEST))) == ["awaiting", "awaiting", None]
+    assert list(mf.awaiting_review(mf.read(out_dir / mf.MANIFEST))["video_id"]) == ["bbbb", "aaaa"]  # QC-flagged first
+    video = out_dir / mf.VIDEOS / "aaaa" / "video.mp4"
+    video.parent.mkdir(parents=True)
+    shutil.copy(deidentified["out"], video)
+    log = tmp_path / "audit.jsonl"
+    res = _engine("approve", str(video), "--report", str(deidentified["report"]), "--reviewer", "Dr A",
+                  "--log", str(log), "--batch", str(out_dir))
+    assert res.returncode == 0, res.stderr
+    table = mf.read(out_dir / mf.MANIFEST)
+    assert list(mf.review_states(table)) == ["approved", "awaiting", None] and table.loc[0, "reviewed_by"] == "Dr A"
+    assert list(mf.awaiting_review(table)["video_id"]) == ["bbbb"]
+    stray = _engine("approve", str(deidentified["out"]), "--report", str(deidentified["report"]), "--reviewer", "Dr A",
+                    "--log", str(log), "--batch", str(out_dir))
+    assert stray.returncode == 2 and "inside the batch's videos" in stray.stderr and len(auditlog.read(log)) == 1

@@ -38,10 +38,12 @@ COLUMNS = [
     "source", "size", "mtime_ns", "video_id", "sha256", "status", "error",
     "frames", "fps", "width", "height", "duration_s",
     "qc_passed", "frames_with_person", "frames_person_uncovered", "frames_failed_closed",
-    "kinematics", "kinematics_note", "seconds", "node", "finished_at",
+    "kinematics", "kinematics_note", "seconds", "node", "finished_at", "review", "reviewed_by",
 ]
 _INT = ("size", "mtime_ns", "frames", "width", "height", "frames_with_person", "frames_person_uncovered", "frames_failed_closed")
-_STR = ("source", "video_id", "sha256", "status", "error", "kinematics", "kinematics_note", "node", "finished_at")
+_STR = ("source", "video_id", "sha256", "status", "error", "kinematics", "kinematics_note", "node", "finished_at",
+        "review", "reviewed_by")
+REVIEW_STATES = ("awaiting", "approved")  # a done video awaits review until a person approves it
 
 
 def empty() -> pd.DataFrame:
@@ -159,3 +161,32 @@ def counts(df: pd.DataFrame) -> dict[str, int]:
     out["total"] = int(len(df))
     out["qc_flagged"] = int(((df["status"] == "done") & (df["qc_passed"] == False)).sum()) if len(df) else 0  # noqa: E712
     return out
+
+
+def review_states(df: pd.DataFrame) -> pd.Series:
+    """Per row: ``approved``, ``awaiting`` (done, not yet approved) or None (not done)."""
+    states = [("approved" if r == "approved" else "awaiting") if s == "done" else None for s, r in zip(df["status"], df["review"])]
+    return pd.Series(states, index=df.index, dtype=object)
+
+
+def awaiting_review(df: pd.DataFrame) -> pd.DataFrame:
+    """Done videos not yet approved, QC-flagged first (most uncovered frames first)."""
+    if not len(df):
+        return df
+    todo = df[review_states(df) == "awaiting"].copy()
+    todo["_flag"] = todo["qc_passed"] != True  # noqa: E712 - None (unknown) counts as flagged
+    return todo.sort_values(["_flag", "frames_person_uncovered", "source"], ascending=[False, False, True]).drop(columns="_flag")
+
+
+def mark_approved(path: str | Path, video_id: str, reviewer: str) -> None:
+    """Set one done video's review state to approved (the manifest's only other writer:
+    callers must make sure no batch is running on this folder)."""
+    df = read(path)
+    hit = (df["video_id"] == video_id) & (df["status"] == "done")
+    if not hit.any():
+        from engine.errors import InputError
+
+        raise InputError("This video is not a finished video of that batch's manifest.")
+    df.loc[hit, "review"] = "approved"
+    df.loc[hit, "reviewed_by"] = reviewer
+    write(df, path)

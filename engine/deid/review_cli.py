@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--reviewed", default="", help="frames the reviewer looked at, e.g. 0-30,45")
     a.add_argument("--log", type=Path, required=True, help="the deployment's audit log (JSON lines)")
     a.add_argument("--summary", type=Path, help="also write a one-page HTML summary of the record")
+    a.add_argument("--batch", type=Path, metavar="OUT_DIR",
+                   help="the batch output folder the video belongs to: its manifest row is marked approved")
     a.set_defaults(func=run_approve)
 
     v = sub.add_parser("verify-log", help="check that no record of an audit log was edited, removed or reordered")
@@ -126,11 +128,32 @@ def run_approve(args: argparse.Namespace) -> int:
         corrections=corrections, frames_reviewed=parse_frames(args.reviewed), proposals=proposals,
         input_sha256=sha256_file(args.input) if args.input else None,
     )
+    if args.batch:
+        _check_batch(args.batch, args.output)
     record = signoff.approve(args.log, body)
+    if args.batch:
+        from engine.batch import manifest as mf
+
+        mf.mark_approved(args.batch / mf.MANIFEST, args.output.resolve().parent.name, args.reviewer)
     if args.summary:
         args.summary.write_text(signoff.summary_html(record), encoding="utf-8")
     print(json.dumps({"seq": record["seq"], "hash": record["hash"], "output_sha256": record["output_sha256"]}))
     return 0
+
+
+def _check_batch(out_dir: Path, video: Path) -> None:
+    """The video must be a finished video of that batch, and no batch may be running (one writer)."""
+    from engine.batch import manifest as mf
+    from engine.batch.runner import read_state
+
+    state = read_state(out_dir)
+    if state and state.get("state") == "running":
+        raise InputError("A batch is running on that folder; approve its videos when it has finished.")
+    if video.resolve().parent.parent != (out_dir / mf.VIDEOS).resolve():
+        raise InputError("With --batch, give the video inside the batch's videos/<video id>/ folder.")
+    table = mf.read(out_dir / mf.MANIFEST)
+    if not ((table["video_id"] == video.resolve().parent.name) & (table["status"] == "done")).any():
+        raise InputError("This video is not a finished video of that batch's manifest.")
 
 
 def run_verify(args: argparse.Namespace) -> int:
