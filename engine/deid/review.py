@@ -7,6 +7,8 @@ places:
 - ``whole frame``: the frame's analysis failed and it was obscured whole;
 - ``cues disagree``: a head was detected, but a cue that ran on that frame and saw
   the same track within the window did not see it here (one detector dropped out);
+- ``one cue only``: a head detected by a single cue while others ran (none of them
+  has seen that track lately, so it is not a dropout, but nothing confirms it);
 - ``interpolated`` / ``held`` / ``lead``: a head covered by the tracker alone
   (between detections, after the last, before the first), no cue seeing it;
 - ``track starts`` / ``track ends``: a track's first and last covered frames;
@@ -17,7 +19,10 @@ Consecutive frames with the same reason and track form one *proposal* (a span wi
 one frame to open, the most suspect), so a half-second hold is one click, not 15;
 proposals less than a quarter second apart (half the tracker's window) are one moment
 and become one proposal, opened at its most suspect frame, its span stepped through
-from there.  Proposals are ranked by weight; :func:`propose` returns them best first.
+from there.  Beyond :data:`BUDGET` (under a tenth of the frames), the lightest
+proposal is merged into its nearer neighbour, its span joined, so the list stays short
+and every flagged frame still lies in a proposal's span.  Proposals are ranked by
+weight; :func:`propose` returns them best first.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ WEIGHTS = {
     "cues disagree": 2.5,
     "held": 2.0,
     "lead": 1.5,
+    "one cue only": 1.0,
     "track starts": 1.0,
     "track ends": 1.0,
 }
+BUDGET = 0.095  # proposals to open, as a share of the clip's frames (under a tenth)
 SECOND_LOOK_THRESHOLD = 0.08
 SECOND_LOOK_TOP = 3  # frames with the largest unmasked face-like regions that are proposed
 SECOND_LOOK_SURE = 0.4  # ... plus every frame with a region scoring at least this
@@ -86,11 +93,11 @@ def frame_flags(report: dict) -> list[tuple[int, str, int | None]]:
             if src != "detected":
                 flags.append((j, {"interpolated": "interpolated", "hold": "held", "lead": "lead"}.get(src, "held"), t))
                 continue
-            for c in sorted(ran - set(r.get("cues", []))):
-                near = seen_arr.get((t, c))
-                if near is not None and np.any(np.abs(near - j) <= win):
-                    flags.append((j, "cues disagree", t))
-                    break
+            seen = set(r.get("cues", []))
+            if any((near := seen_arr.get((t, c))) is not None and np.any(np.abs(near - j) <= win) for c in sorted(ran - seen)):
+                flags.append((j, "cues disagree", t))
+            elif len(seen) == 1 and len(ran) > 1:
+                flags.append((j, "one cue only", t))
     for tr in (report.get("qc") or {}).get("tracks", []):
         flags.append((tr["first"], "track starts", tr["track"]))
         flags.append((tr["last"], "track ends", tr["track"]))
@@ -152,6 +159,24 @@ def _cluster(props: list[Proposal], gap: int) -> list[Proposal]:
     return out
 
 
+def _fit(props: list[Proposal], most: int) -> list[Proposal]:
+    """At most ``most`` proposals: the lightest is merged into its nearer neighbour in
+    time (spans joined, so every flagged frame still lies in a proposal's span)."""
+    props = sorted(props, key=lambda p: p.frame)
+    while len(props) > max(most, 1):
+        i = min(range(len(props)), key=lambda k: (props[k].weight, props[k].frame))
+        left = props[i - 1] if i > 0 else None
+        right = props[i + 1] if i + 1 < len(props) else None
+        j = i - 1 if right is None or (left is not None and props[i].frame - left.frame <= right.frame - props[i].frame) else i + 1
+        a, b = props[i], props[j]
+        lead = b if b.weight >= a.weight else a
+        props[j] = Proposal(lead.frame, min(a.start, b.start), max(a.end, b.end),
+                            sorted(set(a.reasons) | set(b.reasons), key=lambda r: -WEIGHTS[r]),
+                            lead.track, a.weight + b.weight, {**a.detail, **b.detail})
+        del props[i]
+    return props
+
+
 def unmasked_candidates(report: dict, second_look: dict[int, np.ndarray]) -> list[Proposal]:
     """Frames where the second look found a face-like region whose centre no mask covers."""
     frames = {f["frame"]: f for f in report.get("frames") or []}
@@ -175,13 +200,15 @@ def unmasked_candidates(report: dict, second_look: dict[int, np.ndarray]) -> lis
     return list(picked.values())
 
 
-def propose(report: dict, second_look: dict[int, np.ndarray] | None = None) -> list[Proposal]:
-    """Ranked proposals, best first (see the module's docstring)."""
+def propose(report: dict, second_look: dict[int, np.ndarray] | None = None, budget: float = BUDGET) -> list[Proposal]:
+    """Ranked proposals, best first (see the module's docstring), at most ``budget`` of
+    the clip's frames (at least one)."""
     props = _spans(frame_flags(report))
     if second_look:
         props += unmasked_candidates(report, second_look)
     gap = max(1, int(report.get("window_frames") or 15) // 2)
-    return sorted(_cluster(_merge_same_frame(props), gap), key=lambda p: (-p.weight, p.frame))
+    most = int(budget * len(report.get("frames") or []))
+    return sorted(_fit(_cluster(_merge_same_frame(props), gap), most), key=lambda p: (-p.weight, p.frame))
 
 
 def summary(proposals: list[Proposal], n_frames: int) -> dict:
