@@ -168,7 +168,7 @@ def test_approve_then_verify_then_tamper(deidentified, tmp_path):
 def test_bad_input_gets_one_sentence(deidentified, tmp_path):
     d = deidentified
     log = tmp_path / "audit.jsonl"
-    wrong = _engine("approve", str(d["src"]), "--report", str(d["report"]), "--reviewer", "X", "--reviewed", "0-999", "--log", str(log))
+    wrong = _engine("approve", str(d["out"]), "--report", str(d["report"]), "--reviewer", "X", "--reviewed", "0-999", "--log", str(log))
     assert wrong.returncode == 2 and wrong.stderr.startswith("error: Frame 30 was listed as reviewed") and "Traceback" not in wrong.stderr
     corr = tmp_path / "c.json"
     corr.write_text(json.dumps([{"action": "add", "start": 0, "end": 5, "box": [10, 10, 50, 50]}]))
@@ -186,6 +186,10 @@ def test_bad_input_gets_one_sentence(deidentified, tmp_path):
                       "-o", str(tmp_path / "fixed.mp4"), "--quiet")
         assert res.returncode == 2 and words in res.stderr and res.stderr.count("\n") == 1, res.stderr
         assert not (tmp_path / "fixed.mp4").exists()
+    other = tmp_path / "other.mp4"
+    release.label(d["out"], other, title="x", comment="y")  # same frames, another file
+    mismatch = _engine("approve", str(other), "--report", str(d["report"]), "--reviewer", "X", "--log", str(log))
+    assert mismatch.returncode == 2 and "written for another rendering" in mismatch.stderr and not log.exists()
     missing = _engine("verify-log", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 4 and "does not exist" in missing.stderr
 

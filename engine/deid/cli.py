@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     label_unapproved(args.output, args.output)  # until a person approves it (python -m engine approve)
     result.report["input"]["sha256"] = sha256_file(args.input)
+    result.report["output_sha256"] = sha256_file(args.output)  # approve checks it is given this very file
     qc = result.report["qc"]
     if args.report:
         args.report.write_text(json.dumps(result.report))

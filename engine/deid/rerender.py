@@ -98,6 +98,7 @@ def rerender(
     followers: dict[int, corr.Follower] = {}
     followed: dict[int, dict[int, list[float]]] = {k: {} for k, c in enumerate(cs) if c.action == "add"}
     new = copy.deepcopy(report)
+    new.pop("output_sha256", None)  # describes the previous rendering, not this one
     for f in new.get("frames", []):
         f.pop("corrected", None)
         f.pop("changes", None)

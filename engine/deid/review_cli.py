@@ -106,6 +106,7 @@ def run_rerender(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     label_unapproved(args.output, args.output)
     new.setdefault("input", {})["sha256"] = sha256_file(args.input)
+    new["output_sha256"] = sha256_file(args.output)  # approve checks it is given this very file
     out_report = args.report_out or args.output.with_suffix(".report.json")
     out_report.write_text(json.dumps(new), encoding="utf-8")
     print(json.dumps({"output": str(args.output), "report": str(out_report), "corrections": len(new["corrections"]),

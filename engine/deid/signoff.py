@@ -105,12 +105,16 @@ def build_record(
             f"QC failed ({qc.get('frames_person_uncovered')} frames with a seen head uncovered) and no correction was "
             "applied; add corrections over those heads and re-render before approving."
         )
+    output_sha256 = output_sha256 or auditlog.sha256_file(output)
+    if report.get("output_sha256") and report["output_sha256"] != output_sha256:
+        raise InputError("This report was written for another rendering of the video (its output's SHA-256 differs); "
+                         "give the report written with this file.")
     return {
         "kind": "approval",
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "reviewer": {k: v for k, v in asdict(reviewer).items() if v is not None},
         "input_sha256": input_sha256 or (report.get("input") or {}).get("sha256"),
-        "output_sha256": output_sha256 or auditlog.sha256_file(output),
+        "output_sha256": output_sha256,
         "released_as": released_as or output.name,
         "engine_version": engine.__version__,
         "settings": report.get("settings"),
