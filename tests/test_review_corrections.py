@@ -11,7 +11,7 @@ import pytest
 
 from engine.deid import corrections as corr
 from engine.deid.audit import detail_retained
-from engine.deid.boxes import iou
+from engine.deid.boxes import grow, iou
 from engine.deid.rerender import rerender
 from engine.errors import InputError
 from engine.video import read_frames
@@ -83,7 +83,7 @@ def test_rerender_applies_corrections_over_the_automatic_masks(tmp_path):
     assert changed(22, drawn) < 4, "drawn box covered after its range"
 
     def ring(j: int) -> np.ndarray:  # left of the face, inside the box grown 2x, outside the ellipse of 1.15x
-        big = corr._grow(face(j)[None], 2.0)[0]
+        big = grow(face(j), 2.0)[0]
         return np.array([big[0] + 5, face(j)[1] + 20, face(j)[0] - 20, face(j)[3] - 20])
 
     assert changed(22, ring(22)) > 8 and changed(27, ring(27)) < 4, "enlarge did not grow the mask on its frames only"

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import cv2
 import numpy as np
 
+from engine.deid.boxes import grow
 from engine.errors import InputError
 
 ACTIONS = ("add", "enlarge", "remove")
@@ -118,12 +119,6 @@ def _centre_in(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
     return (box[0] <= c[:, 0]) & (c[:, 0] <= box[2]) & (box[1] <= c[:, 1]) & (c[:, 1] <= box[3])
 
 
-def _grow(boxes: np.ndarray, f: float) -> np.ndarray:
-    c = (boxes[:, :2] + boxes[:, 2:]) / 2
-    half = (boxes[:, 2:] - boxes[:, :2]) / 2 * f
-    return np.concatenate([c - half, c + half], axis=1)
-
-
 def apply(auto: np.ndarray, tracks: list[int | None], frame: int, corrections: Iterable[Correction],
           drawn: dict[int, np.ndarray]) -> tuple[np.ndarray, list[dict]]:
     """The boxes to obscure in ``frame``: the automatic ones (``auto`` (N, 4), with their
@@ -140,16 +135,14 @@ def apply(auto: np.ndarray, tracks: list[int | None], frame: int, corrections: I
         hit = (np.array([t == c.track for t in tracks], dtype=bool) if c.track is not None
                else _centre_in(boxes, np.asarray(c.box)))
         if c.action == "enlarge":
-            boxes[hit] = _grow(boxes[hit], c.factor)
+            boxes[hit] = grow(boxes[hit], c.factor)
         else:
             keep &= ~hit
         if hit.any():
             changes.append({"correction": k, "action": c.action, "regions": int(hit.sum())})
-    added = [drawn[k] for k, c in enumerate(corrections) if c.action == "add" and c.covers(frame) and k in drawn]
-    for k, c in enumerate(corrections):
-        if c.action == "add" and c.covers(frame) and k in drawn:
-            changes.append({"correction": k, "action": "add", "box": [round(float(v), 1) for v in drawn[k]]})
-    out = np.concatenate([boxes[keep], np.array(added).reshape(-1, 4)]) if added else boxes[keep]
+    added = [k for k, c in enumerate(corrections) if c.action == "add" and c.covers(frame) and k in drawn]
+    changes += [{"correction": k, "action": "add", "box": [round(float(v), 1) for v in drawn[k]]} for k in added]
+    out = np.concatenate([boxes[keep], np.array([drawn[k] for k in added]).reshape(-1, 4)]) if added else boxes[keep]
     return out, changes
 
 
@@ -157,7 +150,7 @@ class Follower:
     """Carries a drawn box along a clip by matching the drawn region frame to frame.
 
     Normalised cross-correlation of the region's grey levels (``cv2.matchTemplate``)
-    in a window around the last position, at three scales, on a copy reduced so the
+    in a window around the last position, at 25 width and height scales, on a copy scaled so the
     region is about ``WORK`` px wide: a few milliseconds a frame.  The template is
     refreshed slowly from confident matches (a head turns and changes), and where
     the match is weak the box stays where it was, grown a little: a correction meant
@@ -227,7 +220,7 @@ class Follower:
         self.score = float(score)
         if found is None or score < self.LOST:
             if (self.box[2] - self.box[0]) * self.s < 2 * self.template.shape[1]:
-                self.box = self._clip(_grow(self.box[None], 1.02)[0])  # lost: stay, and cover a little more (up to 2x)
+                self.box = self._clip(grow(self.box, 1.02)[0])  # lost: stay, and cover a little more (up to 2x)
             return self.box
         box = self._clip(found / self.s + np.tile(origin, 2))
         self.velocity = 0.7 * self.velocity + 0.3 * ((box[:2] + box[2:]) / 2 - (self.box[:2] + self.box[2:]) / 2)
