@@ -25,6 +25,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from engine.errors import InputError
+
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 MANIFEST = "manifest.csv"
@@ -165,7 +167,8 @@ def counts(df: pd.DataFrame) -> dict[str, int]:
 
 def review_states(df: pd.DataFrame) -> pd.Series:
     """Per row: ``approved``, ``awaiting`` (done, not yet approved) or None (not done)."""
-    states = [("approved" if r == "approved" else "awaiting") if s == "done" else None for s, r in zip(df["status"], df["review"])]
+    awaiting, approved = REVIEW_STATES
+    states = [(approved if r == approved else awaiting) if s == "done" else None for s, r in zip(df["status"], df["review"])]
     return pd.Series(states, index=df.index, dtype=object)
 
 
@@ -173,7 +176,7 @@ def awaiting_review(df: pd.DataFrame) -> pd.DataFrame:
     """Done videos not yet approved, QC-flagged first (most uncovered frames first)."""
     if not len(df):
         return df
-    todo = df[review_states(df) == "awaiting"].copy()
+    todo = df[review_states(df) == REVIEW_STATES[0]].copy()
     todo["_flag"] = todo["qc_passed"] != True  # noqa: E712 - None (unknown) counts as flagged
     return todo.sort_values(["_flag", "frames_person_uncovered", "source"], ascending=[False, False, True]).drop(columns="_flag")
 
@@ -184,9 +187,7 @@ def mark_approved(path: str | Path, video_id: str, reviewer: str) -> None:
     df = read(path)
     hit = (df["video_id"] == video_id) & (df["status"] == "done")
     if not hit.any():
-        from engine.errors import InputError
-
         raise InputError("This video is not a finished video of that batch's manifest.")
-    df.loc[hit, "review"] = "approved"
+    df.loc[hit, "review"] = REVIEW_STATES[1]
     df.loc[hit, "reviewed_by"] = reviewer
     write(df, path)
