@@ -4,15 +4,13 @@ name, and the audit record names the provider's subject."""
 
 from __future__ import annotations
 
-import secrets as pysecrets
-
 import pytest
 
 from engine.deid import auditlog
 from tests.browser import page_errors, settle
 from tests.media import moving_face_frames, write_clip
 from tests.test_browser_safety import serve_logged
-from tests.test_browser_safety_auth import CLIENT_SECRET, browser, provider  # noqa: F401 - fixtures
+from tests.test_browser_safety_auth import auth_secrets, browser, provider  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +20,7 @@ def app(provider, tmp_path_factory):  # noqa: F811
     require_chromium()
     root = tmp_path_factory.mktemp("review-auth")
     (root / "tmp").mkdir()
-    secrets = root / "secrets.toml"
-    secrets.write_text(
-        "[auth]\n"
-        'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-        f'cookie_secret = "{pysecrets.token_hex(32)}"\n'
-        'client_id = "movement-lab"\n'
-        f'client_secret = "{CLIENT_SECRET}"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-    )
+    secrets = auth_secrets(root / "secrets.toml", provider)
     log = root / "audit.jsonl"
     with serve_logged(root / "tmp", root / "server.log", extra_args=["--secrets.files", str(secrets)],
                       env={"CLINLAB_AUDIT_LOG": str(log)}) as base:
