@@ -56,10 +56,12 @@ LIVE = st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:")
 KINEMATICS = st.Page("pages/kinematics.py", title="Kinematics", icon=":material/monitoring:")
 DIFFUSION = st.Page("pages/diffusion.py", title="Diffusion sampler", icon=":material/blur_on:")
 BATCH = st.Page("pages/batch.py", title="Batch processing", icon=":material/dynamic_feed:")
+REVIEW = st.Page("pages/review.py", title="Review and approve", icon=":material/fact_check:")
 
 # Pages that show or take patient data: behind sign-in whenever sign-in is configured
 # (README, docs/security.md).  The diffusion demo and the home page stay open.
-PATIENT_PAGES = [DEID, LIVE, KINEMATICS, st.Page("pages/motor_tasks.py", title="Motor tasks", icon=":material/back_hand:"), BATCH]
+MOTOR_TASKS = st.Page("pages/motor_tasks.py", title="Motor tasks", icon=":material/back_hand:")
+PATIENT_PAGES = [DEID, REVIEW, LIVE, KINEMATICS, MOTOR_TASKS, BATCH]
 
 current = st.navigation({"": [HOME], "Patient video": PATIENT_PAGES, "Research demos": [DIFFUSION]})
 account_box()

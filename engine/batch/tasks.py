@@ -134,6 +134,7 @@ class _private_tmp:
 
 def _run(src: str, staging: Path, opts: dict) -> dict:
     from engine.deid.pipeline import DeidSettings, deidentify_video
+    from engine.deid.release import label_unapproved
     from engine.video import probe
 
     probe(src)  # refuse an unreadable file before loading any model
@@ -149,6 +150,7 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
     finally:
         if extractor is not None:
             extractor.close()
+    label_unapproved(staging / "video.mp4", staging / "video.mp4")  # until approved (manifest "review", docs/review.md)
     report = res.report
     _write_json(staging / "deid_report.json", report)  # holds no file name (engine.deid.report)
     qc = report["qc"]
