@@ -6,16 +6,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DVC := DVC_NO_ANALYTICS=1 $(VENV)/bin/dvc
 STAMPS := .stamps
+# Tests and benchmarks reach loopback alone: as root they run in a network namespace of
+# their own with only `lo` up (set-up, which needs the package registries, stays outside).
+LOOPBACK_ONLY := scripts/loopback_only.sh
 export DVC_NO_ANALYTICS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup pull browser train bench clean-env
+.PHONY: run test setup pull browser netns train bench clean-env
 
 run: setup pull
 	$(VENV)/bin/streamlit run app.py --server.port 8501
 
-test: setup pull browser
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider --timeout=900 tests
+test: setup pull browser netns
+	$(LOOPBACK_ONLY) $(VENV)/bin/python -m pytest -q -p no:cacheprovider --timeout=900 tests
 
 setup: $(STAMPS)/venv
 
@@ -38,12 +41,21 @@ $(STAMPS)/pull: $(STAMPS)/venv data.dvc models.dvc .dvc/config
 	touch $@
 
 # Debian's Chromium and ChromeDriver drive the browser tests (Playwright's own
-# browser download does not work without internet).
+# browser download does not work without internet); the ffmpeg CLI makes and judges
+# the video corpus (tests/video_corpus.py).
 browser: $(STAMPS)/browser
 
-$(STAMPS)/browser:
+$(STAMPS)/browser: Makefile
 	@mkdir -p $(STAMPS)
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+	(command -v chromium && command -v ffmpeg) >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver ffmpeg >/dev/null)
+	touch $@
+
+# unshare (util-linux) and ip (iproute2) make the loopback-only namespace; only root can.
+netns: $(STAMPS)/netns
+
+$(STAMPS)/netns: Makefile
+	@mkdir -p $(STAMPS)
+	if [ "$$(id -u)" = 0 ] && ! { command -v unshare && command -v ip; } >/dev/null; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 util-linux >/dev/null; fi
 	touch $@
 
 # Re-make data and models with DVC stages, track them and push them to the remote.
@@ -52,8 +64,8 @@ train: setup pull
 	$(DVC) add data models
 	$(DVC) push
 
-bench: setup pull
-	@for b in bench/*.py; do echo "# $$b"; $(PY) $$b || exit 1; done
+bench: setup pull netns
+	@$(LOOPBACK_ONLY) bash -c 'for b in bench/*.py; do echo "# $$b"; $(PY) $$b || exit 1; done'
 
 clean-env:
 	rm -rf $(VENV) $(STAMPS)

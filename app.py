@@ -29,11 +29,15 @@ def home() -> None:
     with c1:
         st.page_link(DEID, label="De-identify a video", icon=":material/face_retouching_off:")
         st.caption("Upload a clip or pick a sample; every face in every frame is blurred.")
+        st.page_link(REVIEW, label="Review and approve", icon=":material/fact_check:")
+        st.caption("Check the frames most worth a look, correct masks, and sign the release off.")
         st.page_link(LIVE, label="Live webcam", icon=":material/videocam:")
         st.caption("Record during a visit with faces blurred before anything is shown or saved.")
     with c2:
         st.page_link(KINEMATICS, label="Kinematics", icon=":material/monitoring:")
         st.caption("Joint angles, range of motion, gait and tremor measures, with CSV and OpenSim exports.")
+        st.page_link(MOTOR_TASKS, label="Motor tasks", icon=":material/back_hand:")
+        st.caption("Finger tapping, hand movements, pronation-supination, toe tapping, leg agility, tremor.")
         st.page_link(DIFFUSION, label="Diffusion sampler (GMM-DDIM)", icon=":material/blur_on:")
         st.caption("Compare DDIM and moment-matched Gaussian-mixture DDIM on a model trained here.")
         st.page_link(BATCH, label="Batch processing", icon=":material/dynamic_feed:")
@@ -56,10 +60,12 @@ LIVE = st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:")
 KINEMATICS = st.Page("pages/kinematics.py", title="Kinematics", icon=":material/monitoring:")
 DIFFUSION = st.Page("pages/diffusion.py", title="Diffusion sampler", icon=":material/blur_on:")
 BATCH = st.Page("pages/batch.py", title="Batch processing", icon=":material/dynamic_feed:")
+REVIEW = st.Page("pages/review.py", title="Review and approve", icon=":material/fact_check:")
+MOTOR_TASKS = st.Page("pages/motor_tasks.py", title="Motor tasks", icon=":material/back_hand:")
 
 # Pages that show or take patient data: behind sign-in whenever sign-in is configured
 # (README, docs/security.md).  The diffusion demo and the home page stay open.
-PATIENT_PAGES = [DEID, LIVE, KINEMATICS, BATCH]
+PATIENT_PAGES = [DEID, REVIEW, LIVE, KINEMATICS, MOTOR_TASKS, BATCH]
 
 current = st.navigation({"": [HOME], "Patient video": PATIENT_PAGES, "Research demos": [DIFFUSION]})
 account_box()

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from engine.deid.audit import face_exposed  # noqa: E402
-from engine.deid.live import LiveDeidentifier, live_centerface  # noqa: E402
+from engine.live import LiveDeidentifier, live_centerface  # noqa: E402
 from engine.video import read_frames  # noqa: E402
 
 SIZE = (640, 480)

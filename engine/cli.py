@@ -14,7 +14,10 @@ from typing import Sequence
 
 from engine.errors import EngineError
 
-CAPABILITIES = ("engine.deid.cli", "engine.kinematics.cli", "engine.diffusion.cli", "engine.batch.cli")
+CAPABILITIES = (
+    "engine.deid.cli", "engine.deid.review_cli", "engine.kinematics.cli", "engine.kinematics.tasks.cli",
+    "engine.diffusion.cli", "engine.batch.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

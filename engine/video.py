@@ -1,11 +1,20 @@
 """The one way to read and to write video, shared by the upload page, the webcam page,
-the CLI and the batch runner.
+the CLI, the batch runner and the kinematics.
 
-Reading streams RGB frames one at a time (memory does not grow with the video's
-length), honours the rotation that phones store in the display matrix, and judges the
-file by its content, never by its name.  Writing produces what every browser plays:
-H.264 in MP4, yuv420p, ``+faststart``, the same frame count and rate as the input, and
-the input's audio re-encoded to AAC unless the caller drops it (voices identify too).
+A file is judged as a player presents it, never by its name or its header's counts:
+an edit list is honoured (a phone or ``ffmpeg -c copy`` trim: the packets before the
+edit start are decoded as references and not output, so the frames start where the
+edit starts and number what ``ffprobe -count_frames`` reads), the sample aspect ratio
+is applied (frames come with square pixels at the display size, so the kinematics
+never measure a squeezed picture), and the rotation phones store in the display matrix
+is applied.  "Damaged" is said only when packets inside the presented range are
+missing or cannot be decoded, naming the frame.  Reading streams RGB frames one at a
+time (memory does not grow with the video's length).
+
+Writing produces what every browser plays: H.264 in MP4, yuv420p, ``+faststart``, the
+presented frames at the source's rate (a variable-rate source at its average rate, so
+the duration is the same), and the input's audio re-encoded to AAC from the first
+presented frame unless the caller drops it (voices identify too).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import cv2
 import numpy as np
 
 from engine.errors import InputError
+from engine.video_scan import Timing, scan
 
 # Limits that keep one upload from exhausting a shared server; callers may raise them.
 MAX_PIXELS = 4096 * 2304  # a little over 4K UHD
@@ -32,27 +42,37 @@ _STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a caller needs before decoding: display size (after rotation) and timing."""
+    """What a caller needs before decoding: the picture and timing a player presents."""
 
-    width: int
+    width: int  # display size: sample aspect ratio applied, then rotation (frames come this size)
     height: int
     fps: float
-    frame_rate: Fraction
-    n_frames: int  # container's count, or an estimate from duration x fps
-    duration_s: float
+    frame_rate: Fraction  # rate frames are written at; a variable-rate source's average
+    n_frames: int  # presented frames (edit list honoured), counted from the packets
+    duration_s: float  # presented duration, first frame to the end of the last
     rotation: int  # degrees the stored frames are turned for display (0, 90, 180, 270)
     has_audio: bool
     codec: str
+    rate_mode: str = "constant"  # "variable": frame durations differ (written at the average rate)
+    sample_aspect: str = "1:1"  # the source's pixel shape; frames are read with square pixels
+    start_s: float = 0.0  # source time of the first presented frame (audio is aligned to it)
+    whole_track: bool = False  # its edit list presents nothing (zero-length edit): the whole track is read
+
+    @property
+    def stored_display(self) -> tuple[int, int]:
+        """Display size before rotation (what each decoded picture is scaled to)."""
+        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
 
 
-def _open(path: str | os.PathLike) -> av.container.InputContainer:
+def _open(path: str | os.PathLike, *, whole_track: bool = False) -> av.container.InputContainer:
     path = Path(path)
     if not path.is_file():
         raise InputError("The file does not exist or is not a regular file.")
     if path.stat().st_size == 0:
         raise InputError("The file is empty (0 bytes).")
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        options = {"ignore_editlist": "1"} if whole_track else {}
+        return av.open(str(path), mode="r", metadata_errors="ignore", options=options)
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
         raise InputError("This file is not a video that can be read (unknown or damaged format).") from err
 
@@ -78,95 +98,166 @@ def _rotation_of(stream: av.video.stream.VideoStream, first: av.VideoFrame | Non
     return rot % 360
 
 
+def _sample_aspect(stream: av.video.stream.VideoStream) -> Fraction:
+    """Pixel shape as a player applies it: the container's, else the codec's; 1 when unset."""
+    for sar in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
+        if sar and sar > 0:
+            return Fraction(sar).limit_denominator(10_000)
+    return Fraction(1)
+
+
+def _display_size(w: int, h: int, sar: Fraction) -> tuple[int, int]:
+    """Square-pixel size showing the same picture: wide pixels widen it, tall pixels
+    heighten it (never discarding stored resolution)."""
+    if sar > 1:
+        return round(w * sar), h
+    if sar < 1:
+        return w, round(h / sar)
+    return w, h
+
+
+def _time(seconds: float) -> str:
+    return f"{seconds:.2f} s"
+
+
+def _info(container: av.container.InputContainer, stream: av.video.stream.VideoStream, timing: Timing,
+          whole_track: bool) -> VideoInfo:
+    """Refuse what no player could present; otherwise describe the picture as displayed."""
+    if timing.first_error and timing.first is None:
+        raise InputError("The video is damaged: its first frame cannot be decoded.")
+    if timing.first is None or timing.n_frames == 0:
+        raise InputError("The video contains no frames.")
+    if timing.cut_at is not None:
+        t = timing.cut_at / float(timing.frame_rate)
+        raise InputError(
+            f"The video is damaged or cut short: its data stops at frame {timing.cut_at} ({_time(t)}) "
+            f"of the {timing.promised} its header lists."
+        )
+    rotation = _rotation_of(stream, timing.first)
+    sar = _sample_aspect(stream)
+    w, h = _display_size(timing.first.width, timing.first.height, sar)
+    if rotation in (90, 270):
+        w, h = h, w
+    return VideoInfo(
+        w, h, float(timing.frame_rate), timing.frame_rate, timing.n_frames, timing.duration_s, rotation,
+        bool(container.streams.audio), stream.codec_context.name, timing.rate_mode,
+        f"{sar.numerator}:{sar.denominator}", timing.start_s, whole_track,
+    )
+
+
+_CACHE: dict[tuple, VideoInfo] = {}
+
+
+def _describe(path: str | os.PathLike, max_pixels: int) -> VideoInfo:
+    """One demuxing pass (engine.video_scan) and one decoded frame; cached per file
+    version, since the page, the CLI, the batch task and the writer all ask."""
+    p = Path(path)
+    st = p.stat() if p.is_file() else None
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino) if st else None
+    if key in _CACHE:
+        return _CACHE[key]
+    info = None
+    for whole_track in (False, True):
+        with _open(path, whole_track=whole_track) as container:
+            stream = _video_stream(container)
+            # Refuse an oversized picture before decoding one (a hostile header can claim
+            # a frame of gigabytes); the exact, displayed size is checked again in probe.
+            cw, ch = stream.codec_context.width, stream.codec_context.height
+            if cw and ch and cw * ch > max_pixels:
+                raise InputError(f"The video's resolution {cw}x{ch} is over the limit of {max_pixels // 1_000_000} megapixels.")
+            timing = scan(container, stream)
+            if timing.n_frames == 0 and not whole_track and any(f in container.format.name for f in ("mov", "mp4")):
+                # A zero-length edit: the edit list presents nothing although the track
+                # holds frames.  Read the whole track, as if it had no edit list.
+                continue
+            info = _info(container, stream, timing, whole_track)
+            break
+    if key:
+        if len(_CACHE) > 32:
+            _CACHE.clear()
+        _CACHE[key] = info
+    return info
+
+
 def probe(
     path: str | os.PathLike,
     *,
     max_pixels: int = MAX_PIXELS,
     max_duration_s: float = MAX_DURATION_S,
 ) -> VideoInfo:
-    """Check a file is a usable video and describe it, decoding at most one frame.
+    """Check a file is a usable video and describe what a player would present.
 
-    Raises :class:`InputError` with one sentence for anything a user could upload by
-    mistake or on purpose: not a video, a still image, audio only, no frames, a size
-    or duration over the limits, dimensions too small to hold a person.
+    Reads every packet once (no decoding) and decodes one frame.  Raises
+    :class:`InputError` with one sentence for anything a user could upload by mistake
+    or on purpose: not a video, a still image, audio only, no frames, data cut short
+    (fewer packets than the header lists), a size or duration over the limits,
+    dimensions too small to hold a person.  A trimmed file (edit list) is judged by
+    the frames it presents, not by the packets it holds.
     """
-    with _open(path) as container:
-        stream = _video_stream(container)
-        # Refuse an oversized picture before decoding one (a hostile header can claim
-        # a frame of gigabytes); the exact, rotated size is checked again below.
-        cw, ch = stream.codec_context.width, stream.codec_context.height
-        if cw and ch and cw * ch > max_pixels:
-            raise InputError(f"The video's resolution {cw}x{ch} is over the limit of {max_pixels // 1_000_000} megapixels.")
-        first = None
-        try:
-            for frame in container.decode(stream):
-                first = frame
-                break
-        except av.FFmpegError as err:
-            raise InputError("The video is damaged: its first frame cannot be decoded.") from err
-        if first is None:
-            raise InputError("The video contains no frames.")
-        rotation = _rotation_of(stream, first)
-        w, h = first.width, first.height
-        if rotation in (90, 270):
-            w, h = h, w
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        if not rate or rate <= 0:
-            rate = Fraction(30, 1)
-        rate = Fraction(rate).limit_denominator(1001 * 1000)
-        fps = float(rate)
-        if stream.duration and stream.time_base:
-            duration = float(stream.duration * stream.time_base)
-        elif container.duration:
-            duration = container.duration / av.time_base
-        else:
-            duration = 0.0
-        n_frames = int(stream.frames) or int(round(duration * fps))
-        has_audio = bool(container.streams.audio)
-        codec = stream.codec_context.name
-
+    info = _describe(path, max_pixels)
+    w, h, duration = info.width, info.height, info.duration_s
     if w < MIN_SIDE or h < MIN_SIDE:
         raise InputError(f"The video is too small ({w}x{h}); at least {MIN_SIDE}x{MIN_SIDE} pixels are needed.")
     if w * h > max_pixels:
         raise InputError(f"The video's resolution {w}x{h} is over the limit of {max_pixels // 1_000_000} megapixels.")
     if duration > max_duration_s:
         raise InputError(f"The video lasts {duration / 60:.0f} minutes, over the limit of {max_duration_s / 60:.0f}.")
-    return VideoInfo(w, h, fps, rate, max(n_frames, 1), duration, rotation, has_audio, codec)
+    return info
 
 
-def _to_rgb(frame: av.VideoFrame, rotation: int) -> np.ndarray:
-    rgb = frame.to_ndarray(format="rgb24")
-    if rotation:
+def _to_rgb(frame: av.VideoFrame, info: VideoInfo) -> np.ndarray:
+    dw, dh = info.stored_display
+    if (frame.width, frame.height) == (dw, dh):
+        rgb = frame.to_ndarray(format="rgb24")
+    else:  # non-square pixels (or a mid-stream size change): scale to square pixels
+        rgb = frame.to_ndarray(format="rgb24", width=dw, height=dh, interpolation="BICUBIC")
+    if info.rotation:
         # Display matrix angles are counter-clockwise; np.rot90 turns counter-clockwise.
-        rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=info.rotation // 90))
     return rgb
 
 
 def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Iterator[np.ndarray]:
-    """Yield every frame as an upright RGB ``uint8`` array of shape (H, W, 3).
+    """Yield every presented frame as an upright, square-pixel RGB ``uint8`` array of
+    shape (H, W, 3) at the display size.
 
-    Decoding errors part-way through raise :class:`InputError`: a de-identification
-    that silently stopped early would hand back a shorter video without saying so.
+    Packets before an edit list's start are decoded as references and not yielded.
+    A packet inside the presented range that cannot be decoded raises
+    :class:`InputError` naming the frame: a de-identification that silently skipped or
+    stopped would hand back a different video without saying so.  (Frames the decoder
+    conceals are yielded, as a player shows them.)
     """
     info = info or probe(path)
     count = 0
-    with _open(path) as container:
+    with _open(path, whole_track=info.whole_track) as container:
         stream = _video_stream(container)
         stream.thread_type = "AUTO"
-        indexed = int(stream.frames or 0)  # frames the container's index lists (0: unknown)
-        try:
-            for frame in container.decode(stream):
+        tb = float(stream.time_base or Fraction(1, 90000))
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.FFmpegError as err:  # the container itself breaks off
+                raise InputError(f"The video is damaged at frame {count} ({_time(count / info.fps)}): its data cannot be read from there.") from err
+            try:
+                frames = stream.decode(packet if packet.size else None)
+            except av.FFmpegError as err:
+                if packet.is_discard:
+                    continue  # a reference before the edit start: not presented
+                # The packet that raised; with frame threads the error can surface a
+                # packet or two after the one that is broken, hence "near".
+                at = count if packet.pts is None else max(0, round((packet.pts * tb - info.start_s) * info.fps))
+                raise InputError(
+                    f"The video is damaged near frame {at} ({_time(at / info.fps)}) of {info.n_frames}: "
+                    "it cannot be decoded there."
+                ) from err
+            for frame in frames:
                 count += 1
-                yield _to_rgb(frame, info.rotation)
-        except av.FFmpegError as err:
-            raise InputError(f"The video is damaged: decoding stopped after {count} frames.") from err
+                yield _to_rgb(frame, info)
     if count == 0:
         raise InputError("The video contains no frames.")
-    # A file cut short after its index (e.g. a +faststart MP4 whose upload stopped)
-    # ends cleanly, without a decoding error: compare with the index, allowing for
-    # the frame or two that edit lists and B-frame delay can hide.
-    if indexed and count < indexed - max(2, indexed // 100):
-        raise InputError(f"The video is damaged or cut short: only {count} of its {indexed} frames could be decoded.")
 
 
 class VideoWriter:
@@ -206,6 +297,11 @@ class VideoWriter:
                     a = src.streams.audio[0]
                     self._audio = self._container.add_stream("aac", rate=a.rate or 48000)
                     self._audio.layout = a.layout.name if a.layout else "stereo"
+            if self._audio is not None:
+                # The video's presented range in source time: the audio is cut (or
+                # led with silence) to start with the first presented frame.
+                src_info = _describe(self._audio_from, max_pixels=1 << 62)
+                self._audio_window = (src_info.start_s, src_info.duration_s, src_info.whole_track)
         self.frames_written = 0
         self._closed = False
 
@@ -221,19 +317,60 @@ class VideoWriter:
         self.frames_written += 1
 
     def _mux_audio(self) -> None:
-        with av.open(str(self._audio_from)) as src:
+        """Re-encode the source's first audio track over the video's presented range.
+
+        Sample positions come from the decoded audio's timestamps relative to the
+        first presented video frame (edit lists and encoder delay are honoured by the
+        decoder), so the output's sound starts with its first frame: samples before it
+        are dropped, a late start is led with silence.
+        """
+        start_s, duration_s, whole_track = self._audio_window
+        rate, layout = self._audio.rate, self._audio.layout.name
+        total = round(duration_s * rate)  # samples that fit the video
+        fifo = av.AudioFifo()
+        pos = None  # output sample index of the next resampled sample
+        written = 0
+
+        def push(block: np.ndarray) -> None:
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block, dtype=np.float32), format="fltp", layout=layout)
+            frame.sample_rate = rate
+            fifo.write(frame)
+
+        def drain(final: bool) -> None:
+            nonlocal written
+            size = self._audio.codec_context.frame_size or 1024
+            while fifo.samples >= size or (final and fifo.samples):
+                frame = fifo.read(min(size, fifo.samples))
+                frame.pts, frame.time_base = written, Fraction(1, rate)
+                written += frame.samples
+                for packet in self._audio.encode(frame):
+                    self._container.mux(packet)
+
+        with _open(self._audio_from, whole_track=whole_track) as src:  # the video's clock
             in_stream = src.streams.audio[0]
-            resampler = av.AudioResampler(format="fltp", layout=self._audio.layout.name, rate=self._audio.rate)
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
             try:
                 for frame in src.decode(in_stream):
+                    t = frame.time
                     frame.pts = None
                     for out in resampler.resample(frame):
-                        for packet in self._audio.encode(out):
-                            self._container.mux(packet)
+                        block = out.to_ndarray()
+                        if pos is None:
+                            pos = round(((t if t is not None else start_s) - start_s) * rate)
+                            if pos > 0:
+                                push(np.zeros((block.shape[0], min(pos, total)), np.float32))
+                        lo, hi = max(0, -pos), min(block.shape[1], total - pos)
+                        if hi > lo:
+                            push(block[:, lo:hi])
+                        pos += block.shape[1]
+                        drain(False)
+                    if pos is not None and pos >= total:
+                        break
             except av.FFmpegError:
                 pass  # damaged audio tail: keep what decoded, the video is what matters
-            for packet in self._audio.encode(None):
-                self._container.mux(packet)
+        drain(True)
+        for packet in self._audio.encode(None):
+            self._container.mux(packet)
 
     def close(self) -> Path:
         """Flush, add audio, and move the file to its final name."""

@@ -82,6 +82,15 @@ def progress_view() -> None:
 
 progress_view()
 
+waiting = mf.awaiting_review(mf.read(out_dir / mf.MANIFEST))
+if len(waiting):
+    st.subheader(f"Awaiting review ({len(waiting)})")
+    st.caption("Not released until a person approves each one (docs/review.md): QC-flagged videos first. "
+               "Approve with `python -m engine approve OUT_DIR/videos/<video id>/video.mp4 --report "
+               "…/deid_report.json --reviewer NAME --log AUDIT.jsonl --batch OUT_DIR`.")
+    st.dataframe(waiting[["video_id", "qc_passed", "frames_person_uncovered", "frames_failed_closed", "frames", "duration_s"]],
+                 hide_index=True, width="stretch")
+
 if state and state.get("state") != "running":
     tables = aggregate.load(out_dir)
     rom, angles, gait = tables["rom.csv"], tables["angles.parquet"], tables["gait.csv"]

@@ -9,7 +9,9 @@ import streamlit as st
 from engine.deid.cues import CenterFace
 from engine.deid.mask import MODES
 from engine.deid.pipeline import DeidSettings, deidentify_video
+from engine.deid.release import UNAPPROVED_NAME
 from engine.deid.report import qc_summary, qc_timeline_chart
+from engine.deid.reviewjob import unapproved_bytes
 from engine.kinematics.landmarks import LandmarkExtractor
 from engine.video import FrameSampler, probe
 from pages.ui import require_sign_in, session_dir, user_errors, video_source
@@ -73,7 +75,8 @@ with video_source("deid") as chosen:
             bar.progress(1.0, text=f"Done: {result.frames} frames in {result.seconds:.1f} s")
             st.session_state["deid"] = {
                 "label": label,
-                "video": out.read_bytes(),
+                "video": unapproved_bytes(out.read_bytes()),  # labelled UNAPPROVED in its metadata until reviewed
+                "raw": src.read_bytes(),  # in memory only, for the Review page's re-rendering of corrections
                 "report": result.report,
                 "originals": originals.frames,
                 "blurred": blurred.frames,
@@ -99,7 +102,9 @@ if done:
     st.altair_chart(qc_timeline_chart(report), use_container_width=True)
     st.dataframe(qc_summary(report), hide_index=True)
     d1, d2 = st.columns(2)
-    d1.download_button("Download blurred MP4", done["video"], file_name="deidentified.mp4", mime="video/mp4", type="primary", on_click="ignore")
+    d1.download_button("Download blurred MP4 (UNAPPROVED)", done["video"], file_name=UNAPPROVED_NAME,
+                       mime="video/mp4", on_click="ignore")
+    st.page_link("pages/review.py", label="Review and approve this video for release", icon=":material/fact_check:")
     d2.download_button("Download report (JSON)", json.dumps(report), file_name="deid_report.json", mime="application/json", on_click="ignore")
     if "kinematics_handover" in st.session_state:
         st.page_link("pages/kinematics.py", label="Measure movement in this clip", icon=":material/monitoring:")

@@ -1,7 +1,8 @@
 """Live webcam: faces obscured before any frame leaves the server, skeleton, live angles,
 a de-identified recording and the session's landmarks and angles as CSV.
 
-Only wiring: the engine is ``engine/deid/live.py`` (policy in ``docs/live.md``).
+Only wiring: the engine is ``engine/live/`` (``LiveDeidentifier``, and ``WebrtcStream`` for the
+callbacks; policy and threads in ``docs/live.md``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import altair as alt
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from engine.deid.live import CHART_SECONDS, JOINT_CHOICES, LiveDeidentifier, angles_from_poses, live_centerface
 from engine.deid.mask import MODES
+from engine.live import CHART_SECONDS, JOINT_CHOICES, LiveDeidentifier, WebrtcStream, angles_from_poses, live_centerface
 from pages.ui import require_sign_in, session_dir
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
@@ -40,12 +41,13 @@ def _ice_servers() -> list[dict]:
     return out
 
 
-def _live() -> LiveDeidentifier:
-    live = st.session_state.get("live_deid")
-    if live is None:
+def _live() -> tuple[LiveDeidentifier, WebrtcStream]:
+    live, stream = st.session_state.get("live_deid"), st.session_state.get("live_webrtc")
+    if live is None or stream is None:
         live = LiveDeidentifier(centerface=_centerface())
-        st.session_state["live_deid"] = live
-    return live
+        stream = WebrtcStream(live)
+        st.session_state["live_deid"], st.session_state["live_webrtc"] = live, stream
+    return live, stream
 
 
 def _angle_label(name: str) -> str:
@@ -73,14 +75,14 @@ angles = c3.multiselect(
     format_func=_angle_label, key="live_angles",
 )
 
-live = _live()
+live, stream = _live()
 live.configure(mode=mode, skeleton=skeleton, angles=tuple(angles), record_dir=session_dir() if record else None)
 
 ctx = webrtc_streamer(
     key="live",
     mode=WebRtcMode.SENDRECV,
-    video_frame_callback=live.video_frame_callback,
-    on_video_ended=live.end_stream_soon,  # runs on the event loop: must not wait for a frame
+    video_frame_callback=stream.video_frame_callback,  # never raises, never returns a raw frame
+    on_video_ended=stream.end_stream_soon,  # runs on the event loop: must not wait for a frame
     # The callback hands frames to the engine's own worker and never returns an
     # unprocessed frame; streamlit-webrtc's async mode would (before its first output).
     async_processing=False,

@@ -25,13 +25,9 @@ def provider():
         yield f"http://localhost:{server.server_port}"
 
 
-@pytest.fixture(scope="module")
-def app(provider, tmp_path_factory):
-    require_chromium()
-    root = tmp_path_factory.mktemp("auth")
-    (root / "tmp").mkdir()
-    secrets = root / "secrets.toml"
-    secrets.write_text(
+def auth_secrets(path, provider: str):
+    """A secrets file whose [auth] section signs in at the local ``provider``."""
+    path.write_text(
         "[auth]\n"
         'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
         f'cookie_secret = "{pysecrets.token_hex(32)}"\n'
@@ -39,6 +35,15 @@ def app(provider, tmp_path_factory):
         f'client_secret = "{CLIENT_SECRET}"\n'
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
     )
+    return path
+
+
+@pytest.fixture(scope="module")
+def app(provider, tmp_path_factory):
+    require_chromium()
+    root = tmp_path_factory.mktemp("auth")
+    (root / "tmp").mkdir()
+    secrets = auth_secrets(root / "secrets.toml", provider)
     log = root / "server.log"
     with serve_logged(root / "tmp", log, extra_args=["--secrets.files", str(secrets)]) as base:
         yield {"base": base, "log": log}

@@ -1,6 +1,7 @@
 """The live path without a browser: the causal tracker's carry-forward, the fail-closed
-policy (warm-up, late detector, errors), the webrtc callback's first frames, the
-recording and the thread-safe buffers.
+policy (the pure ``policy.decide``, and through ``LiveDeidentifier``: warm-up, late
+detector, errors), the webrtc callback's first frames and its covered answer to any
+error, the recording and the thread-safe buffers.
 
 Detector stubs make the policy tests exact; the recording test runs the real models.
 """
@@ -16,12 +17,16 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.deid import live as L
 from engine.deid.audit import face_exposed
 from engine.deid.boxes import face_to_head
 from engine.deid.mask import apply_mask
 from engine.deid.tracking import HeadTracker
-from engine.live_buffer import LatencyStats, RingBuffer
+from engine.kinematics.landmarks import INDEX
+from engine.live import LiveDeidentifier, WebrtcStream, angles_from_poses, live_centerface
+from engine.live.buffers import LatencyStats, RingBuffer
+from engine.live.overlay import placeholder
+from engine.live.policy import MAX_LAG_S, Sighting, decide, lag_growth
+from engine.live.worker import Result
 from engine.video import probe, read_frames
 from media import face_patch
 
@@ -86,12 +91,12 @@ class FakeWorker:
         self.answer = answer
         self._res = None
 
-    def post(self, gen, index, t, *args):
+    def post(self, tag, index, t, *args):
         got = self.answer(index, t)
         if got is not None:
-            self._res = L._Result(gen, index, got[0], got[1])
+            self._res = Result(tag, index, got[0], got[1])
 
-    def result(self, gen):
+    def result(self, tag):
         return self._res
 
     def wait_idle(self, timeout=5.0):
@@ -121,7 +126,7 @@ def stubbed():
     made = []
 
     def make(answer, pose=lambda i, t: (t, None), **kw):
-        d = L.LiveDeidentifier(centerface=None, skeleton=False, **kw)
+        d = LiveDeidentifier(centerface=None, skeleton=False, **kw)
         made.append((d, d._bg, d._pose, d._bf_far))
         d._bg, d._pose = faces(answer), FakeWorker(lambda i, t: None if (g := pose(i, t)) is None else (g[0], (g[1], [])))
         d._bf_far = lambda rgb: np.zeros((0, 5))
@@ -191,11 +196,11 @@ def test_late_pose_fails_closed_and_its_head_box_grows(stubbed):
     cx, cy = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2
     lm[:11, :2] = (cx, cy)  # the face points (nose, eyes, ears, mouth)
     for name, dx in (("nose", 0), ("left_eye", 12), ("right_eye", -12), ("left_ear", 30), ("right_ear", -30)):
-        lm[L.INDEX[name], :2] = (cx + dx, cy)
-    lm[L.INDEX["left_shoulder"], :2] = (cx + 70, cy + 110)
-    lm[L.INDEX["right_shoulder"], :2] = (cx - 70, cy + 110)
-    lm[L.INDEX["left_hip"], :2] = (cx + 40, cy + 300)
-    lm[L.INDEX["right_hip"], :2] = (cx - 40, cy + 300)
+        lm[INDEX[name], :2] = (cx + dx, cy)
+    lm[INDEX["left_shoulder"], :2] = (cx + 70, cy + 110)
+    lm[INDEX["right_shoulder"], :2] = (cx - 70, cy + 110)
+    lm[INDEX["left_hip"], :2] = (cx + 40, cy + 300)
+    lm[INDEX["right_hip"], :2] = (cx - 40, cy + 300)
     covered = []
     for lag in (0.0, 0.1, 0.3):
         d = stubbed(lambda i, t: (t, []), pose=lambda i, t, lag=lag: (t - lag, lm))
@@ -218,6 +223,19 @@ def test_head_lost_by_every_detector_stays_covered_for_the_hold(stubbed):
     assert face_exposed(frame, outs[-1], face)  # beyond the hold nothing claims a head is there
 
 
+def test_resolution_change_warms_up_again(stubbed):
+    from engine.deid.audit import detail_retained
+
+    frame, face = scene()
+    d = stubbed(lambda i, t: (t, []) if i == 0 else None)  # the detector looks once, at 640x480
+    assert np.array_equal(d.process(frame, 0.0), frame)  # past warm-up: nobody to cover
+    small = cv2.resize(frame, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    out = d.process(small, 0.1)  # its answer is in the old pixels: not used, so warm-up again
+    for box in (face / 2, np.array([250.0, 10.0, 310.0, 60.0])):
+        assert detail_retained(small, out, box) < 0.2, "a frame at the new size was not covered as a whole"
+    assert d.stats.summary()["failed_closed"] == 1
+
+
 def test_analysis_error_covers_the_whole_frame(stubbed):
     frame, face = scene()
     d = stubbed(lambda i, t: (t, []))
@@ -238,35 +256,118 @@ def _vf(rgb: np.ndarray, i: int) -> av.VideoFrame:
     return f
 
 
-def test_callback_never_returns_an_unprocessed_frame(stubbed):
-    frame, face = scene()
-    d = stubbed(lambda i, t: None)  # stays in warm-up: every processed frame covered whole
-    first = d.video_frame_callback(_vf(frame, 0)).to_ndarray(format="rgb24")
-    assert np.array_equal(first, L.placeholder(frame.shape))  # made from no camera pixel
+@pytest.fixture
+def webrtc(stubbed):
+    """``make(answer)`` -> (the stubbed LiveDeidentifier, its WebrtcStream)."""
+    made = []
+
+    def make(answer):
+        cam = WebrtcStream(stubbed(answer))
+        made.append(cam)
+        return cam.live, cam
+
+    yield make
+    for cam in made:
+        cam.close()
+
+
+def _wait_output(cam: WebrtcStream) -> np.ndarray | None:
     deadline = time.monotonic() + 10
-    while d.latest_output() is None and time.monotonic() < deadline:
+    while cam.latest_output() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert d.latest_output() is not None
+    return cam.latest_output()
+
+
+def test_callback_never_returns_an_unprocessed_frame(webrtc):
+    frame, face = scene()
+    d, cam = webrtc(lambda i, t: None)  # stays in warm-up: every processed frame covered whole
+    first = cam.video_frame_callback(_vf(frame, 0)).to_ndarray(format="rgb24")
+    assert np.array_equal(first, placeholder(frame.shape))  # made from no camera pixel
+    assert _wait_output(cam) is not None
     for i in range(1, 6):
-        out = d.video_frame_callback(_vf(frame, i)).to_ndarray(format="rgb24")
+        out = cam.video_frame_callback(_vf(frame, i)).to_ndarray(format="rgb24")
         assert not face_exposed(frame, out, face)
     d.end_stream()
-    assert d.latest_output() is None and not d.active
+    assert cam.latest_output() is None and not d.active
     # the next stream starts on the placeholder again, never on the last stream's picture
-    again = d.video_frame_callback(_vf(frame, 0)).to_ndarray(format="rgb24")
-    assert np.array_equal(again, L.placeholder(frame.shape))
+    again = cam.video_frame_callback(_vf(frame, 0)).to_ndarray(format="rgb24")
+    assert np.array_equal(again, placeholder(frame.shape))
+
+
+class _BrokenFrame:
+    """A camera frame whose pixels cannot be read (``to_ndarray`` raises)."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.height, self.width = rgb.shape[:2]
+        self.time = 0.0
+
+    def to_ndarray(self, format: str) -> np.ndarray:
+        raise ValueError("corrupt frame")
+
+
+def _raise(*args, **kwargs):
+    raise RuntimeError("processing crashed")
+
+
+@pytest.mark.parametrize("where", ["frame", "hand-over", "output", "no frame at all"])
+def test_callback_answers_a_covered_frame_whatever_raises(webrtc, where):
+    """streamlit-webrtc sends the raw camera frame back if the callback raises (its issue
+    #2103): any error inside must give a frame that holds no camera pixel instead."""
+    frame, face = scene()
+    d, cam = webrtc(lambda i, t: (t, []))  # past warm-up at once; nobody seen: output = the scene
+    cam.video_frame_callback(_vf(frame, 0))
+    assert np.array_equal(_wait_output(cam), frame)  # a processed frame with every camera pixel exists
+    arg = _vf(frame, 1)
+    if where == "frame":
+        arg = _BrokenFrame(frame)
+    elif where == "hand-over":
+        cam._front.post = _raise
+    elif where == "output":
+        cam.latest_output = _raise
+    else:
+        arg = None
+    out = cam.video_frame_callback(arg).to_ndarray(format="rgb24")  # must not raise
+    shape = (480, 640, 3)
+    assert out.shape == shape
+    assert np.array_equal(out, placeholder(shape, "Face protection error..."))  # flat grey and text only
+    assert not face_exposed(frame, out, face)
+
+
+# ------------------------------------------------------------------ the policy
+def test_policy_covers_whole_until_both_workers_answered_and_when_one_is_late():
+    none = Sighting(0.0, np.zeros((0, 4)), ())
+    head = Sighting(1.0, np.array([[100.0, 100.0, 200.0, 220.0]]), (("centerface",),))
+    assert decide(1.0, (W, H), none, None, head).whole == "starting"
+    assert decide(1.0, (W, H), none, none, None).whole == "starting"
+    ok = decide(1.0, (W, H), none, Sighting(1.0, np.zeros((0, 4)), ()), head)
+    assert ok.whole is None and ok.cues == [("centerface",)]
+    assert np.allclose(ok.heads, head.boxes)  # an answer for this very frame is used as it is
+    late = decide(1.0 + MAX_LAG_S + 0.01, (W, H), none, Sighting(1.0 + MAX_LAG_S, np.zeros((0, 4)), ()), head)
+    assert late.whole == "catching up" and len(late.heads) == 0  # a too-late detector box is not trusted
+
+
+def test_policy_grows_late_boxes_and_merges_cues_on_one_head():
+    box = np.array([[100.0, 100.0, 200.0, 220.0]])
+    now = Sighting(0.0, box, (("blazeface",),))
+    pose = Sighting(0.9, box + 5, (("pose",),))  # 0.1 s late
+    faces = Sighting(1.0, np.zeros((0, 4)), ())
+    got = decide(1.0, (W, H), now, pose, faces)
+    assert got.whole is None and len(got.heads) == 1 and got.cues == [("blazeface", "pose")]
+    g = lag_growth(0.1)
+    assert g > 1.0
+    assert got.heads[0, 2] - got.heads[0, 0] >= 100 * g - 1e-6  # the union holds the grown pose box
 
 
 # ------------------------------------------------------- live, real detectors
 @pytest.fixture(scope="module")
 def centerface():
-    return L.live_centerface()
+    return live_centerface()
 
 
 def test_recording_holds_only_covered_frames_and_csvs(tmp_path, centerface):
     frames = [scene(x=120 + 4 * i)[0] for i in range(45)]
     boxes = [scene(x=120 + 4 * i)[1] for i in range(45)]
-    d = L.LiveDeidentifier(centerface=centerface, record_dir=tmp_path, angles=("right_knee",))
+    d = LiveDeidentifier(centerface=centerface, record_dir=tmp_path, angles=("right_knee",))
     try:
         shown = []
         for i, f in enumerate(frames):
@@ -348,14 +449,14 @@ def test_angles_from_poses_straight_and_bent_knee():
         p[:, 2] = 1.0
         p[:, :2] = [320, 100]
         for side in ("left", "right"):
-            p[L.INDEX[f"{side}_shoulder"], :2] = [320, 100]
-            p[L.INDEX[f"{side}_hip"], :2] = [320, 250]
-            p[L.INDEX[f"{side}_knee"], :2] = [320, 350]
-            p[L.INDEX[f"{side}_ankle"], :2] = [420, 350] if bent else [320, 450]
-            p[L.INDEX[f"{side}_heel"], :2] = p[L.INDEX[f"{side}_ankle"], :2] + [-10, 10]
-            p[L.INDEX[f"{side}_foot_index"], :2] = p[L.INDEX[f"{side}_ankle"], :2] + [20, 10]
+            p[INDEX[f"{side}_shoulder"], :2] = [320, 100]
+            p[INDEX[f"{side}_hip"], :2] = [320, 250]
+            p[INDEX[f"{side}_knee"], :2] = [320, 350]
+            p[INDEX[f"{side}_ankle"], :2] = [420, 350] if bent else [320, 450]
+            p[INDEX[f"{side}_heel"], :2] = p[INDEX[f"{side}_ankle"], :2] + [-10, 10]
+            p[INDEX[f"{side}_foot_index"], :2] = p[INDEX[f"{side}_ankle"], :2] + [20, 10]
         return p
 
-    long = L.angles_from_poses([(0.0, pose(False)), (0.1, pose(True))], ["right_knee"])
+    long = angles_from_poses([(0.0, pose(False)), (0.1, pose(True))], ["right_knee"])
     v = long["degrees"].to_numpy()
     assert abs(v[0]) < 1 and abs(abs(v[1]) - 90) < 1

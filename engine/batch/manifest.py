@@ -13,6 +13,11 @@ killed before it rewrote the manifest loses nothing (see :func:`plan`).
 that can carry a patient's name (file names often do), and it never leaves the
 manifest: outputs and combined tables are keyed by ``video_id`` (the first 16 hex
 digits of the content's SHA-256).
+
+The source's timing and picture as a player presents them (``engine.video``):
+``frames`` is the presented frame count (an edit list honoured), ``width`` x
+``height`` the display size (square pixels, rotation applied), ``rate_mode``
+``constant`` or ``variable`` (written at its average rate, same duration).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from engine.errors import InputError
+
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 
 MANIFEST = "manifest.csv"
@@ -36,13 +43,16 @@ STATUSES = ("pending", "done", "failed")
 
 COLUMNS = [
     "source", "size", "mtime_ns", "video_id", "sha256", "status", "error",
-    "frames", "fps", "width", "height", "duration_s",
+    "frames", "fps", "width", "height", "duration_s", "rate_mode",
     "qc_passed", "frames_with_person", "frames_person_uncovered", "frames_failed_closed",
     "kinematics", "kinematics_note", "person_measured", "persons_seen", "seconds", "node", "finished_at",
+    "review", "reviewed_by",
 ]
 _INT = ("size", "mtime_ns", "frames", "width", "height", "frames_with_person", "frames_person_uncovered", "frames_failed_closed",
         "person_measured", "persons_seen")
-_STR = ("source", "video_id", "sha256", "status", "error", "kinematics", "kinematics_note", "node", "finished_at")
+_STR = ("source", "video_id", "sha256", "status", "error", "rate_mode", "kinematics", "kinematics_note", "node",
+        "finished_at", "review", "reviewed_by")
+REVIEW_STATES = ("awaiting", "approved")  # a done video awaits review until a person approves it
 
 
 def empty() -> pd.DataFrame:
@@ -160,3 +170,31 @@ def counts(df: pd.DataFrame) -> dict[str, int]:
     out["total"] = int(len(df))
     out["qc_flagged"] = int(((df["status"] == "done") & (df["qc_passed"] == False)).sum()) if len(df) else 0  # noqa: E712
     return out
+
+
+def review_states(df: pd.DataFrame) -> pd.Series:
+    """Per row: ``approved``, ``awaiting`` (done, not yet approved) or None (not done)."""
+    awaiting, approved = REVIEW_STATES
+    states = [(approved if r == approved else awaiting) if s == "done" else None for s, r in zip(df["status"], df["review"])]
+    return pd.Series(states, index=df.index, dtype=object)
+
+
+def awaiting_review(df: pd.DataFrame) -> pd.DataFrame:
+    """Done videos not yet approved, QC-flagged first (most uncovered frames first)."""
+    if not len(df):
+        return df
+    todo = df[review_states(df) == REVIEW_STATES[0]].copy()
+    todo["_flag"] = todo["qc_passed"] != True  # noqa: E712 - None (unknown) counts as flagged
+    return todo.sort_values(["_flag", "frames_person_uncovered", "source"], ascending=[False, False, True]).drop(columns="_flag")
+
+
+def mark_approved(path: str | Path, video_id: str, reviewer: str) -> None:
+    """Set one done video's review state to approved (the manifest's only other writer:
+    callers must make sure no batch is running on this folder)."""
+    df = read(path)
+    hit = (df["video_id"] == video_id) & (df["status"] == "done")
+    if not hit.any():
+        raise InputError("This video is not a finished video of that batch's manifest.")
+    df.loc[hit, "review"] = REVIEW_STATES[1]
+    df.loc[hit, "reviewed_by"] = reviewer
+    write(df, path)

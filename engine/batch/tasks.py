@@ -134,6 +134,7 @@ class _private_tmp:
 
 def _run(src: str, staging: Path, opts: dict) -> dict:
     from engine.deid.pipeline import DeidSettings, deidentify_video
+    from engine.deid.release import label_unapproved
     from engine.video import probe
 
     probe(src)  # refuse an unreadable file before loading any model
@@ -149,13 +150,14 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
     finally:
         if extractor is not None:
             extractor.close()
+    label_unapproved(staging / "video.mp4", staging / "video.mp4")  # until approved (manifest "review", docs/review.md)
     report = res.report
     _write_json(staging / "deid_report.json", report)  # holds no file name (engine.deid.report)
     qc = report["qc"]
     info = res.info
     fields = {
         "frames": res.frames, "fps": round(float(info.fps), 6), "width": info.width, "height": info.height,
-        "duration_s": round(float(info.duration_s), 4),
+        "duration_s": round(float(info.duration_s), 4), "rate_mode": info.rate_mode,
         "qc_passed": bool(qc["passed"]), "frames_with_person": int(qc["frames_with_person"]),
         "frames_person_uncovered": int(qc["frames_person_uncovered"]),
         "frames_failed_closed": int(qc["frames_failed_closed"]),

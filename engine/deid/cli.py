@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.deid.auditlog import sha256_file
     from engine.deid.pipeline import DeidSettings, deidentify_video
+    from engine.deid.release import label_unapproved
 
     if args.output.suffix.lower() != ".mp4":
         raise InputError("The output must be an .mp4 file.")
@@ -39,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     result = deidentify_video(args.input, args.output, settings=settings, progress=progress)
     if not args.quiet:
         print(file=sys.stderr)
+    label_unapproved(args.output, args.output)  # until a person approves it (python -m engine approve)
+    result.report["input"]["sha256"] = sha256_file(args.input)
+    result.report["output_sha256"] = sha256_file(args.output)  # approve checks it is given this very file
     qc = result.report["qc"]
     if args.report:
         args.report.write_text(json.dumps(result.report))

@@ -44,4 +44,8 @@ def qc_summary(report: dict) -> pd.DataFrame:
         *[(f"frames where {c} saw a head", n) for c, n in qc["cue_frames"].items()],
         ("head tracks", len(qc["tracks"])),
     ]
+    src = report.get("input", {})
+    if src:  # the source as a player presents it (engine.video)
+        rows += [("source frames presented", src["n_frames"]), ("source frame rate", f"{src['fps']:.3f} fps, {src['rate_mode']}"),
+                 ("source display size", f"{src['width']}×{src['height']}")]
     return pd.DataFrame(rows, columns=["check", "value"])

@@ -1,0 +1,194 @@
+"""Single-camera joint angles against a four-camera triangulated reference.
+
+The Pose2Sim single-person demo (``data/multiview/pose2sim_single``, from its PyPI
+wheel by the ``multiview`` DVC stage) has four synchronised, calibrated views of one
+person, 100 frames at 60 fps.  This script:
+
+1. reads the Qualisys calibration and checks it by reprojection;
+2. runs the engine's landmark extraction on each view;
+3. finds each view's time offset (the shift, in frames, that minimises reprojection
+   error: the cameras are not perfectly synchronised) and, per frame and view,
+   whether that view has the whole body's left and right swapped (the labelling
+   that reprojects best; a view swapped against the three others is the odd one out);
+4. triangulates the 3-D reference (weighted DLT, weights = Pose visibility) and its
+   own uncertainty: the angles again with each camera left out;
+5. prints, per camera, RMSE and bias of the engine's single-camera knee, hip and
+   elbow angles, 2-D sagittal and 3-D, against the reference, and how well the
+   body-swap detector caught the swapped frames.
+
+One JSON line per result.  ``python bench/multiview.py [--max-shift 8]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from engine.kinematics import angles3d as a3  # noqa: E402
+from engine.kinematics.calibration import read_qca, reprojection_error, triangulate  # noqa: E402
+from engine.kinematics.cleaning import table_to_arrays  # noqa: E402
+from engine.kinematics.landmarks import extract_landmarks, select_person  # noqa: E402
+from engine.kinematics.pipeline import analyse  # noqa: E402
+
+DATA = REPO / "data" / "multiview" / "pose2sim_single"
+COMPARED = {  # reference 3-D angle -> (engine 2-D column, engine 3-D column)
+    "knee": ("knee", "knee_3d"),
+    "hip_flexion": ("hip", "hip_flexion_3d"),
+    "elbow": ("elbow", "elbow_3d"),
+}
+
+
+def _emit(**row) -> None:
+    print(json.dumps(row), flush=True)
+
+
+def _shifted(a: np.ndarray, k: int) -> np.ndarray:
+    """``a`` moved ``k`` frames earlier (frame i of the result is frame i + k), NaN-padded."""
+    out = np.full_like(a, np.nan, dtype=float)
+    n = a.shape[0]
+    if k >= 0:
+        out[: n - k] = a[k:]
+    else:
+        out[-k:] = a[: n + k]
+    return out
+
+
+def triangulate_with_swaps(cams, px: np.ndarray, vis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame, the left/right labelling of each view that reprojects best.
+
+    Returns the 3-D points ``(N, 33, 3)``, the swap flags ``(C, N)`` and the median
+    reprojection error per camera and frame ``(C, N)``.  Swapping every view at once
+    mirrors the labels without changing the error, so of two equal labellings the one
+    that swaps fewer views wins.
+    """
+    C, N = px.shape[:2]
+    best_err = np.full(N, np.inf)
+    best_X = np.full((N, 33, 3), np.nan)
+    best_flags = np.zeros((C, N), dtype=bool)
+    best_cam_err = np.full((C, N), np.nan)
+    for combo in sorted(itertools.product((0, 1), repeat=C), key=sum):
+        p, v = px.copy(), vis.copy()
+        for c, s in enumerate(combo):
+            if s:
+                p[c], v[c] = p[c][:, a3.MIRROR], v[c][:, a3.MIRROR]
+        X = triangulate(cams, p, v)
+        cam_err = np.nanmedian(reprojection_error(cams, X, p), axis=2)  # (C, N)
+        err = np.nanmedian(cam_err, axis=0)
+        better = err < best_err - 0.05  # fewer swaps first, so a tie keeps the simpler labelling
+        best_err[better] = err[better]
+        best_X[better] = X[better]
+        best_flags[:, better] = np.array(combo, dtype=bool)[:, None]
+        best_cam_err[:, better] = cam_err[:, better]
+    return best_X, best_flags, best_cam_err
+
+
+def find_offsets(cams, px, vis, max_shift: int) -> list[int]:
+    """Each view's shift in frames against the first one, minimising reprojection error."""
+    offsets = [0] * len(cams)
+    core = slice(max_shift, px.shape[1] - max_shift)
+    for _ in range(2):  # a second pass refines each shift with the others corrected
+        for c in range(1, len(cams)):
+            scores = {}
+            for k in range(-max_shift, max_shift + 1):
+                p = np.stack([_shifted(px[i], k if i == c else offsets[i]) for i in range(len(cams))])
+                v = np.stack([np.nan_to_num(_shifted(vis[i], k if i == c else offsets[i])) for i in range(len(cams))])
+                _, _, e = triangulate_with_swaps(cams, p[:, core], v[:, core])
+                scores[k] = float(np.nanmedian(e))
+            offsets[c] = min(scores, key=scores.get)
+    return offsets
+
+
+def rmse_bias(est: np.ndarray, ref: np.ndarray) -> dict:
+    e = np.asarray(est, float) - np.asarray(ref, float)
+    ok = ~np.isnan(e)
+    if not ok.any():
+        return {"rmse": None, "bias": None, "n": 0}
+    return {"rmse": round(float(np.sqrt(np.mean(e[ok] ** 2))), 1), "bias": round(float(np.mean(e[ok])), 1),
+            "n": int(ok.sum())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--max-shift", type=int, default=8, help="largest time offset between views searched, in frames")
+    args = ap.parse_args(argv)
+    meta = json.loads((DATA / "multiview.json").read_text())
+    cams = read_qca(DATA / meta["calibration"])
+    t0 = time.perf_counter()
+    results, px, vis, raw_world = [], [], [], []
+    for name in meta["cameras"]:
+        table = extract_landmarks(DATA / name)
+        res = analyse(table)
+        rows, _ = select_person(table, res.person)
+        pos, world, v = table_to_arrays(rows, table.n_frames)
+        raw_world.append(world)
+        results.append(res)
+        px.append(pos)
+        vis.append(np.nan_to_num(v))
+    extract_s = time.perf_counter() - t0
+    n = min(p.shape[0] for p in px)
+    px, vis = np.stack([p[:n] for p in px]), np.stack([v[:n] for v in vis])
+    fps = results[0].table.fps
+
+    offsets = find_offsets(cams, px, vis, args.max_shift)
+    pxs = np.stack([_shifted(px[c], offsets[c]) for c in range(len(cams))])
+    viss = np.stack([np.nan_to_num(_shifted(vis[c], offsets[c])) for c in range(len(cams))])
+    X, swapped, cam_err = triangulate_with_swaps(cams, pxs, viss)
+    _, _, cam_err_unsynced = triangulate_with_swaps(cams, px, vis)
+    from engine.kinematics.cleaning import butterworth  # the engine's own low-pass, same cut-off
+
+    Xs = butterworth(X, fps, results[0].settings.cutoff_hz, results[0].settings.order)
+    ref = a3.joint_angles_3d(Xs)
+    _emit(kind="calibration", cameras=[c.name for c in cams], frames=int(n), fps=fps,
+          offsets_frames=offsets,
+          reprojection_median_px={c.name: round(float(np.nanmedian(cam_err[i])), 1) for i, c in enumerate(cams)},
+          reprojection_median_px_without_offsets={c.name: round(float(np.nanmedian(cam_err_unsynced[i])), 1)
+                                                  for i, c in enumerate(cams)},
+          swapped_frames={c.name: int(swapped[i].sum()) for i, c in enumerate(cams)},
+          extraction_s=round(extract_s, 1))
+
+    # the reference's own uncertainty: every angle again with one camera left out
+    loo = {}
+    for k in range(len(cams)):
+        keep = [i for i in range(len(cams)) if i != k]
+        Xk, _, _ = triangulate_with_swaps([cams[i] for i in keep], pxs[keep], viss[keep])
+        refk = a3.joint_angles_3d(butterworth(Xk, fps, results[0].settings.cutoff_hz, results[0].settings.order))
+        for side in a3.SIDES:
+            for joint in COMPARED:
+                col = f"{side}_{joint}_3d"
+                loo.setdefault(col, []).append(rmse_bias(refk[col], ref[col])["rmse"])
+    _emit(kind="reference_uncertainty", leave_one_camera_out_rmse_deg={c: v for c, v in loo.items()})
+
+    for c, (cam, res) in enumerate(zip(cams, results)):
+        k = offsets[c]
+        ang = res.angles
+        detected = _shifted(a3.body_swaps(raw_world[c][:n], fps).astype(float), k) > 0.5
+        world = a3.unswap(_shifted(res.series.world[:n], k), detected)
+        est3 = a3.joint_angles_3d(world)
+        view = a3.view_angle(world)
+        truth = swapped[c]
+        row = {"kind": "camera", "camera": cam.name, "offset_frames": k,
+               "view_angle_median_deg": round(float(np.nanmedian(view)), 1),
+               "sagittal_frames_pct": round(100.0 * float(np.mean(view <= a3.SAGITTAL_TOLERANCE_DEG)), 1),
+               "swapped_frames": int(truth.sum()), "swap_detected": int(detected.sum()),
+               "swap_caught": int((detected & truth).sum()), "swap_false": int((detected & ~truth).sum())}
+        for side in a3.SIDES:
+            for joint, (c2, c3) in COMPARED.items():
+                r = ref[f"{side}_{joint}_3d"].to_numpy()
+                two = _shifted(ang[f"{side}_{c2}"].to_numpy()[:n], k)
+                row[f"{side}_{joint}_2d"] = rmse_bias(two, r)
+                row[f"{side}_{joint}_3d"] = rmse_bias(est3[f"{side}_{c3}"].to_numpy(), r)
+        _emit(**row)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""The review workflow behind the Review page: de-identify, propose, correct, release.
+
+Everything a review needs is held in one plain dict (the *job*), in memory: the raw
+upload's bytes (only so that corrections can be re-rendered; never written anywhere
+but a private temporary folder for the length of a render), the current output's
+bytes, the report, the proposals, and every frame of the original and of the output
+as small JPEGs for the frame viewer (a minute of video is a few tens of MB).  The job
+is dropped with the browser session.  The page is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from engine.deid import auditlog, release, review, signoff
+from engine.deid.rerender import rerender
+from engine.tempfiles import private_dir
+
+Progress = Callable[[int, int, float], None]
+MAX_KEPT = 3600  # frames kept per store: every frame of a 2-minute clip, evenly spaced beyond
+
+
+class FrameStore:
+    """An observer keeping frames as JPEGs at most ``width`` px wide (every ``step``-th)."""
+
+    def __init__(self, n_frames: int, width: int = 640, quality: int = 80) -> None:
+        self.step = max(1, math.ceil(n_frames / MAX_KEPT))
+        self.width = width
+        self.quality = quality
+        self.scale = 1.0
+        self.jpegs: dict[int, bytes] = {}
+
+    def __call__(self, frame: np.ndarray, index: int, time_s: float) -> None:
+        if index % self.step:
+            return
+        h, w = frame.shape[:2]
+        self.scale = min(1.0, self.width / w)
+        small = cv2.resize(frame, (round(w * self.scale), round(h * self.scale)), interpolation=cv2.INTER_AREA) if self.scale < 1 else frame
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if ok:
+            self.jpegs[index] = buf.tobytes()
+
+    def nearest(self, index: int) -> int:
+        return min(self.jpegs, key=lambda k: abs(k - index)) if self.jpegs else index
+
+
+def prepare(src: Path, raw: bytes, *, settings=None, centerface=None, progress: Progress | None = None) -> dict:
+    """De-identify ``src`` (whose bytes are ``raw``) and return a review job."""
+    from engine.deid.pipeline import deidentify_video
+    from engine.video import probe
+
+    info = probe(src)
+    originals, outputs = FrameStore(info.n_frames), FrameStore(info.n_frames)
+    look = review.SecondLook(centerface) if centerface is not None else None
+    with private_dir() as tmp:
+        out = tmp / "deidentified.mp4"
+        res = deidentify_video(src, out, settings=settings, observers=[originals],
+                               output_observers=[outputs] + ([look] if look else []),
+                               progress=progress, centerface=centerface)
+        video = out.read_bytes()
+    report = res.report
+    report["input"]["sha256"] = auditlog.sha256_bytes(raw)
+    props = review.propose(report, look.found if look else None)
+    report["review"] = review.summary(props, res.frames)
+    return {
+        "raw": raw, "video": video, "report": report, "proposals": [p.to_dict() for p in props],
+        "originals": originals, "outputs": outputs, "corrections": [], "reviewed": set(), "approved": None,
+    }
+
+
+def apply_corrections(job: dict, corrections: list[dict], progress: Progress | None = None) -> None:
+    """Re-render the job's video from its raw bytes with ``corrections`` (all of them, in
+    order); only the groups of pictures whose frames change are encoded again."""
+    report = job["report"]
+    outputs = job["outputs"]
+    with private_dir() as tmp:
+        src, previous, out = tmp / "raw.bin", tmp / "previous.mp4", tmp / "corrected.mp4"
+        src.write_bytes(job["raw"])
+        previous.write_bytes(job["video"])
+        new = rerender(src, report, corrections, out, previous=previous, progress=progress, output_observers=[outputs])
+        job["video"] = out.read_bytes()
+    job["report"] = new
+    job["corrections"] = list(new["corrections"])
+    job["approved"] = job["unapproved"] = None  # a new render needs a new approval
+
+
+def unapproved_video(job: dict) -> bytes:
+    """The current output labelled UNAPPROVED in its metadata (for a download before sign-off)."""
+    if job.get("unapproved") is None:
+        job["unapproved"] = unapproved_bytes(job["video"])
+    return job["unapproved"]
+
+
+def unapproved_bytes(video: bytes) -> bytes:
+    return _labelled(video, release.UNAPPROVED_TITLE, release.UNAPPROVED_COMMENT)
+
+
+def _labelled(video: bytes, title: str, comment: str) -> bytes:
+    with private_dir() as tmp:
+        src, dst = tmp / "in.mp4", tmp / "out.mp4"
+        src.write_bytes(video)
+        release.label(src, dst, title=title, comment=comment)
+        return dst.read_bytes()
+
+
+def approve(job: dict, reviewer: signoff.Reviewer, sign_in_mode: str, log: Path | None = None) -> dict:
+    """Sign off: label the released copy, append the chained record, keep both in the job."""
+    signoff.check_identity(reviewer, sign_in_mode)
+    log = Path(log or signoff.default_log())
+    seq = auditlog.verify(log).records if log.exists() else 0
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    video = _labelled(job["video"], "De-identified video - approved for release",
+                      release.approved_comment(reviewer.name, when, seq))
+    body = signoff.build_record(
+        Path(release.approved_name(seq)), job["report"], reviewer, frames_reviewed=sorted(job["reviewed"]),
+        proposals=job["report"].get("review"), output_sha256=auditlog.sha256_bytes(video),
+    )
+    record = signoff.approve(log, body)
+    job["approved"] = {"record": record, "video": video, "name": body["released_as"], "html": signoff.summary_html(record)}
+    return record

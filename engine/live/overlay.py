@@ -1,0 +1,52 @@
+"""What the live path draws: the placeholder shown before any frame is processed,
+the whole-frame cover of the fail-closed policy, text labels, and the skeleton of
+the newest pose.  Drawing only, in place, with
+OpenCV; nothing here reads a camera pixel it did not get."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from engine.deid.mask import obscure_whole
+from engine.kinematics.landmarks import INDEX, SKELETON
+
+_SKELETON_IDX = [(INDEX[a], INDEX[b]) for a, b in SKELETON]
+
+
+def placeholder(shape: tuple[int, ...], text: str = "Starting face protection...") -> np.ndarray:
+    """A flat grey frame with a line of text, made from no camera pixel: shown before
+    any frame is processed, and when answering the camera failed."""
+    out = np.full(shape, 90, dtype=np.uint8)
+    label(out, text, (12, 30))
+    return out
+
+
+def cover_whole(frame: np.ndarray, mode: str, why: str) -> np.ndarray:
+    """The whole frame covered (the upload path's ``obscure_whole``) and labelled with why."""
+    out = np.array(obscure_whole(frame, mode), copy=True)
+    label(out, f"Face protection {why}...", (12, 30))
+    return out
+
+
+def label(img: np.ndarray, text: str, org: tuple[int, int]) -> None:
+    """White text with a black outline at ``org``, kept inside the picture."""
+    h, w = img.shape[:2]
+    x, y = min(max(org[0], 2), max(w - 10, 2)), min(max(org[1], 16), h - 4)
+    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def draw_skeleton(img: np.ndarray, landmarks: np.ndarray, min_visibility: float = 0.5) -> None:
+    """Draw the Kinematics page's bones (``landmarks.SKELETON``) in place.
+
+    ``landmarks`` is (33, >=4) as the extractor stores it: x, y (pixels), z, visibility.
+    """
+    pts = landmarks[:, :2]
+    vis = landmarks[:, 3] if landmarks.shape[1] > 3 else np.ones(len(landmarks))
+    for a, b in _SKELETON_IDX:
+        if vis[a] >= min_visibility and vis[b] >= min_visibility:
+            cv2.line(img, (int(pts[a, 0]), int(pts[a, 1])), (int(pts[b, 0]), int(pts[b, 1])), (0, 220, 255), 2, cv2.LINE_AA)
+    for k in range(11, len(pts)):
+        if vis[k] >= min_visibility:
+            cv2.circle(img, (int(pts[k, 0]), int(pts[k, 1])), 3, (255, 255, 255), -1, cv2.LINE_AA)

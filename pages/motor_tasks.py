@@ -1,0 +1,143 @@
+"""Motor tasks page: finger tapping, hand movements, pronation-supination, toe tapping,
+leg agility, postural and rest tremor, one side at a time, with a quality verdict.
+
+Thin: the decoding pass is ``engine/kinematics/task_pass.py``, the analysis
+``engine/kinematics/tasks/``.  The raw upload is used only inside ``video_source``;
+the session keeps the landmark table and small de-identified thumbnails.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from engine.deid.cues import CenterFace
+from engine.kinematics.tasks import TASK_NAMES, task_spec
+from engine.kinematics.tasks.analysis import TaskResult, analyse_task
+from engine.kinematics.tasks.charts import task_charts
+from engine.kinematics.tasks.report import cycles_csv, features_json, report_html, results_table
+from pages.ui import require_sign_in, session_dir, user_errors, video_source
+
+require_sign_in()  # patient data: signed-in users only, when sign-in is configured
+
+STATE = "mt"  # {"tables": {source: table}, "backdrop": Backdrop | None, "label": str}
+
+
+# Word for word as in pages/kinematics.py: Streamlit keys the cache on module, name and
+# source, so the pages share one loaded face model.
+@st.cache_resource(show_spinner="Loading the face detector…")
+def _centerface() -> CenterFace:
+    return CenterFace()
+
+
+def _analysed(table, task: str, side: str, window: tuple[float, float]) -> TaskResult:
+    """Recomputed only when the clip, task, side or marks change."""
+    key = (id(table), task, side, window)
+    cached = st.session_state.get("mt_result")
+    if cached is None or cached[0] != key:
+        cached = (key, analyse_task(task, table, side, start_s=window[0], end_s=window[1]))
+        st.session_state["mt_result"] = cached
+    return cached[1]
+
+
+def _verdict(res: TaskResult) -> None:
+    box = {"Good": st.success, "Needs review": st.warning, "Failed": st.error}[res.verdict]
+    box(res.headline, icon={"Good": ":material/check_circle:", "Needs review": ":material/warning:",
+                             "Failed": ":material/error:"}[res.verdict])
+
+
+def _marks(state: dict, duration: float, fps: float) -> tuple[float, float]:
+    step = max(round(1.0 / fps, 3), 0.01)
+    window = st.slider("Task start and end (s)", 0.0, max(duration, step), (0.0, max(duration, step)), step=step,
+                       key="mt_window", help="Mark where the task begins and ends; only that stretch is analysed.")
+    backdrop = state.get("backdrop")
+    if backdrop is not None and len(backdrop.jpegs):
+        c1, c2 = st.columns(2)
+        for col, t, what in ((c1, window[0], "Start"), (c2, window[1], "End")):
+            img, shown = backdrop.nearest(int(round(t * fps)))
+            col.image(img, caption=f"{what}: de-identified frame {shown} ({shown / fps:.2f} s)", width=320)
+    return window
+
+
+def _downloads(res: TaskResult) -> None:
+    stem = f"{res.task}_{res.side}"
+    files = [("cycles.csv", cycles_csv, "text/csv", "One row per cycle: times, amplitude, speeds, pauses, hesitations."),
+             ("features.json", features_json, "application/json", "Features, verdict and reasons."),
+             ("report.html", report_html, "text/html", "One-file report: tables and charts, drawn offline (no image of the patient).")]
+    for name, make, mime, what in files:
+        c1, c2 = st.columns([1, 3])
+        c1.download_button(name, make(res), file_name=f"{stem}_{name}", mime=mime, key=f"mt_dl_{name}", on_click="ignore")
+        c2.caption(what)
+
+
+def _show(res: TaskResult) -> None:
+    st.caption(f"{res.title}, {res.side} side" + (" (detected: the hand that moves most)" if res.meta.get("side_detected") else ""))
+    _verdict(res)
+    t_res, t_charts, t_cycles, t_dl = st.tabs(["Results", "Charts", "Cycles", "Downloads"])
+    with t_res:
+        st.dataframe(results_table(res), hide_index=True, width="stretch")
+        st.caption("Definitions and units of every measure: docs/motor_tasks.md. Decrement: last third of the "
+                   "cycles against the first third; pause: a period over twice the median; hesitation: the speed "
+                   "dips below 15 % of the cycle's peak and recovers within a phase.")
+    with t_charts:
+        charts = task_charts(res)
+        for chart in charts.values():
+            st.altair_chart(chart, width="stretch")
+        if not charts:
+            st.caption("Nothing to chart: " + res.headline)
+    with t_cycles:
+        st.dataframe(res.cycles.round(3), hide_index=True, width="stretch")
+    with t_dl:
+        _downloads(res)
+
+
+st.title("Motor tasks")
+st.caption("Finger tapping, hand movements, pronation-supination, toe tapping, leg agility and tremor, "
+           "measured from a video (mediapipe Hands with the iris for millimetres, or Pose for the legs). "
+           "Landmarks come from the original frames; only de-identified frames are shown.")
+
+with user_errors():
+    c1, c2, c3 = st.columns([2, 1, 1])
+    task = c1.selectbox("Task", TASK_NAMES, key="mt_task", format_func=lambda n: task_spec(n).title)
+    spec = task_spec(task)
+    sides = ("left", "right", "auto") if spec.source == "hands" else ("left", "right")
+    side = c2.radio("Side", sides, horizontal=True, key="mt_side",
+                    format_func=lambda s: "detect" if s == "auto" else s)
+    mirrored = c3.checkbox("Mirrored video", key="mt_mirror", help="A selfie view (left and right swapped). Set it before “Find landmarks”.")
+    st.info(f"Ask the patient: “{spec.instruction}”", icon=":material/record_voice_over:")
+
+    with video_source("mt") as src:
+        if src is not None:
+            path, label = src
+            if st.button("Find landmarks", type="primary", key="mt_run"):
+                from engine.kinematics.task_pass import extract_task_landmarks
+
+                bar = st.progress(0.0, text="Finding landmarks (and de-identifying for display)...")
+                t0 = time.monotonic()
+
+                def progress(f: float) -> None:
+                    left = (time.monotonic() - t0) * (1 - f) / f if f > 0.02 else None
+                    bar.progress(f, text="Finding landmarks (and de-identifying for display)... "
+                                         + (f"about {left:.0f} s left" if left is not None else ""))
+
+                table, backdrop = extract_task_landmarks(path, session_dir(), spec.source, progress,
+                                                         centerface=_centerface(), mirrored=mirrored)
+                bar.empty()
+                old = st.session_state.get(STATE)
+                tables = dict(old["tables"]) if old and old.get("label") == label else {}
+                tables[spec.source] = table
+                for key in ("mt_window", "mt_result"):
+                    st.session_state.pop(key, None)
+                st.session_state[STATE] = {"tables": tables, "backdrop": backdrop, "label": label}
+
+    state = st.session_state.get(STATE)
+    if state is not None:
+        table = state["tables"].get(spec.source)
+        if table is None:
+            what = "hand landmarks" if spec.source == "hands" else "body landmarks"
+            st.info(f"{spec.title} needs {what}: press “Find landmarks” again for this task.")
+        else:
+            st.subheader(state["label"])
+            window = _marks(state, table.n_frames / table.fps, table.fps)
+            _show(_analysed(table, task, side, window))

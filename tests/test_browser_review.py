@@ -1,0 +1,69 @@
+"""The review flow in a real browser: upload, de-identify for review, open a proposed
+frame in one click, approve, and download the released file, labelled as approved and
+hashed in the audit record; before approval the download is labelled UNAPPROVED."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.deid import auditlog, release
+from tests.browser import page_errors, require_chromium, serve_app, settle
+from tests.media import moving_face_frames, write_clip
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    return tmp_path_factory.mktemp("audit") / "audit.jsonl"
+
+
+@pytest.fixture(scope="module")
+def base_url(log):
+    require_chromium()
+    with serve_app(env={"CLINLAB_AUDIT_LOG": str(log)}) as url:
+        yield url
+
+
+def _download(page, name: str, dest):
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name=name).click()
+    assert dl.value.failure() is None
+    dl.value.save_as(dest)
+    return dl.value.suggested_filename
+
+
+def test_review_approve_download(browser, base_url, log, tmp_path):
+    frames, _ = moving_face_frames(30, face_px=80)
+    clip = write_clip(tmp_path / "visit.mp4", frames)
+    page = browser.new_page(accept_downloads=True)
+    page.goto(f"{base_url}/review")
+    settle(page, timeout=120)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(clip))
+    page.get_by_role("button", name="De-identify for review").click()
+    page.get_by_text("Not approved yet").wait_for(timeout=240_000)
+    settle(page, timeout=60)
+    assert page_errors(page) == []
+
+    name = _download(page, "Download UNAPPROVED MP4", tmp_path / "unapproved.mp4")
+    assert "UNAPPROVED" in name and release.tags(tmp_path / "unapproved.mp4")["comment"] == release.UNAPPROVED_COMMENT
+
+    proposed = page.get_by_role("button", name="Frame ")
+    assert proposed.count() >= 1
+    proposed.nth(proposed.count() - 1).click()  # a proposed frame (not the one opened first), one click
+    settle(page, timeout=60)
+    page.get_by_label("Your name (this installation has no sign-in)").fill("Dr Ada Example")
+    page.get_by_label("Your name (this installation has no sign-in)").press("Enter")
+    settle(page, timeout=30)
+    page.get_by_text("I have looked at the proposed frames").click()
+    settle(page, timeout=30)
+    page.get_by_role("button", name="Approve for release").click()
+    page.get_by_text("Approved by Dr Ada Example").wait_for(timeout=60_000)
+    settle(page, timeout=30)
+    assert page_errors(page) == []
+
+    name = _download(page, "Download released MP4", tmp_path / "released.mp4")
+    rec = auditlog.read(log)[-1]
+    assert name == rec["released_as"] and "approved" in name
+    assert auditlog.sha256_file(tmp_path / "released.mp4") == rec["output_sha256"]
+    assert release.tags(tmp_path / "released.mp4")["comment"].startswith("APPROVED for release by Dr Ada Example")
+    assert len(rec["frames_reviewed"]) == min(2, proposed.count()) and auditlog.verify(log).ok
+    page.close()
