@@ -13,8 +13,9 @@ person, 100 frames at 60 fps.  This script:
 4. triangulates the 3-D reference (weighted DLT, weights = Pose visibility) and its
    own uncertainty: the angles again with each camera left out;
 5. prints, per camera, RMSE and bias of the engine's single-camera knee, hip and
-   elbow angles, 2-D sagittal and 3-D, against the reference, and how well the
-   body-swap detector caught the swapped frames.
+   elbow angles (``python -m engine kinematics``' own series: 2-D sagittal on every
+   frame, 2-D on the frames it calls sagittal, and 3-D) against the reference, and how
+   well the engine's body-swap detector caught the swapped frames.
 
 One JSON line per result.  ``python bench/multiview.py [--max-shift 8]``.
 """
@@ -123,13 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     meta = json.loads((DATA / "multiview.json").read_text())
     cams = read_qca(DATA / meta["calibration"])
     t0 = time.perf_counter()
-    results, px, vis, raw_world = [], [], [], []
+    results, px, vis = [], [], []
     for name in meta["cameras"]:
         table = extract_landmarks(DATA / name)
         res = analyse(table)
         rows, _ = select_person(table, res.person)
-        pos, world, v = table_to_arrays(rows, table.n_frames)
-        raw_world.append(world)
+        pos, _world, v = table_to_arrays(rows, table.n_frames)
         results.append(res)
         px.append(pos)
         vis.append(np.nan_to_num(v))
@@ -169,11 +169,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for c, (cam, res) in enumerate(zip(cams, results)):
         k = offsets[c]
-        ang = res.angles
-        detected = _shifted(a3.body_swaps(raw_world[c][:n], fps).astype(float), k) > 0.5
-        world = a3.unswap(_shifted(res.series.world[:n], k), detected)
-        est3 = a3.joint_angles_3d(world)
-        view = a3.view_angle(world)
+        ang = res.angles_raw  # every value, also those the page leaves out (not sagittal, implausible)
+        detected = _shifted(res.series.body_swapped[:n].astype(float), k) > 0.5
+        view = _shifted(res.views["view_angle_deg"].to_numpy()[:n], k)
         truth = swapped[c]
         row = {"kind": "camera", "camera": cam.name, "offset_frames": k,
                "view_angle_median_deg": round(float(np.nanmedian(view)), 1),
@@ -185,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                 r = ref[f"{side}_{joint}_3d"].to_numpy()
                 two = _shifted(ang[f"{side}_{c2}"].to_numpy()[:n], k)
                 row[f"{side}_{joint}_2d"] = rmse_bias(two, r)
-                row[f"{side}_{joint}_3d"] = rmse_bias(est3[f"{side}_{c3}"].to_numpy(), r)
+                row[f"{side}_{joint}_3d"] = rmse_bias(_shifted(ang[f"{side}_{c3}"].to_numpy()[:n], k), r)
+                sagittal = view <= a3.SAGITTAL_TOLERANCE_DEG
+                row[f"{side}_{joint}_2d_sagittal_frames"] = rmse_bias(np.where(sagittal, two, np.nan), r)
         _emit(**row)
     return 0
 

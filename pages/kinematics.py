@@ -83,16 +83,24 @@ def _show(res: KinematicsResult, backdrop: Backdrop | None) -> None:
     m2.metric("Person detected", f"{s['person']['frames_detected_pct']:.0f} % of frames")
     m3.metric("Side view", f"{s['person']['profile_view_pct']:.0f} % of frames")
     m4.metric("Scale", f"{res.m_per_px * 1000:.2f} mm/px" if res.m_per_px else "pixels")
-    if s["person"]["profile_view_pct"] < 50:
-        st.warning("The patient is mostly seen from the front or back: sagittal angles (flexion, dorsiflexion) "
-                   "are only meaningful for movement seen from the side.", icon=":material/warning:")
+    view = s.get("view", {})
+    if view.get("sagittal_pct", 100.0) < 50 and view.get("unknown_pct", 0.0) < 50:
+        st.warning(
+            f"The patient is filmed from the side in only {view['sagittal_pct']:.0f} % of frames (median view "
+            f"{view['median_view_angle_deg']:.0f} deg from a side view): 2-D sagittal angles are shown only on those "
+            "frames; the 3-D angles (*_3d, from one camera) are charted instead. Against four calibrated cameras "
+            "they are about 10-30 deg RMSE off (bench/multiview.py): read them as a trend, not a measurement.",
+            icon=":material/warning:")
+    if s["person"].get("body_swap_corrected_pct", 0) > 0:
+        st.info(f"Left and right were swapped by the pose model in {s['person']['body_swap_corrected_pct']:.0f} % "
+                "of frames and were relabelled (flag body_swap_corrected in angles.csv).")
     if not g.get("enough_steps"):
         st.info("Too few steps were detected for gait measures (walk across the camera's view for a few strides).")
 
     t_ang, t_rom, t_gait, t_trem, t_dl = st.tabs(["Angles", "Range of motion", "Gait", "Tremor", "Downloads"])
     with t_ang:
         names = res.angle_names
-        default = [n for n in charts.DEFAULT_ANGLES if n in names]
+        default = charts.default_angles(res)
         chosen = st.multiselect("Angles", names, default=default, key="kin_angles",
                                 format_func=lambda n: n.replace("_", " "))
         frame = st.slider("Frame", 0, max(res.table.n_frames - 1, 0), 0, key="kin_frame")

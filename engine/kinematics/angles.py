@@ -172,7 +172,8 @@ def range_of_motion(angles: pd.DataFrame) -> pd.DataFrame:
         a = angles[c].to_numpy(float)
         ok = a[~np.isnan(a)]
         side, _, name = c.partition("_") if c.startswith(SIDES) else ("centre", "", c)
-        kind = "joint" if name in JOINTS else "segment"
+        base = name.removesuffix("_3d")
+        kind = "joint" if base in JOINTS or base.startswith("hip_") else "segment"
         stats = (
             dict(min=ok.min(), max=ok.max(), range=ok.max() - ok.min(), mean=ok.mean(), sd=ok.std(ddof=1) if ok.size > 1 else 0.0)
             if ok.size

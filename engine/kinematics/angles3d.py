@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.kinematics.landmarks import INDEX, LANDMARKS
+from engine.people.schema import INDEX, LANDMARKS
 
 SIDES = ("left", "right")
 SAGITTAL_TOLERANCE_DEG = 30.0  # 2-D sagittal angles are shown only within this of a side view

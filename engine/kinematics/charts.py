@@ -15,6 +15,16 @@ from engine.kinematics.pipeline import KinematicsResult
 SIDE_COLOURS = alt.Scale(domain=["left", "right", "centre"], range=["#1f77b4", "#d62728", "#7f7f7f"])
 
 DEFAULT_ANGLES = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+DEFAULT_ANGLES_3D = tuple(f"{s}_{j}_3d" for s in ("left", "right") for j in ("hip_flexion", "knee", "elbow"))
+
+
+def default_angles(res: KinematicsResult) -> list[str]:
+    """The angles charted first: 2-D sagittal ones when most frames are filmed from the
+    side, else the 3-D ones (2-D angles are removed on the other frames)."""
+    side_view = res.summary.get("view", {}).get("sagittal_pct", 0.0)
+    unknown = res.summary.get("view", {}).get("unknown_pct", 100.0)
+    names = DEFAULT_ANGLES if side_view >= 50.0 or unknown >= 50.0 else DEFAULT_ANGLES_3D
+    return [n for n in names if n in res.angle_names]
 
 # Rows a time-series chart carries at most; longer clips are thinned by whole frames so
 # a browser stays responsive (a minute at 30 fps with 6 angles is 10 800 rows, kept whole).

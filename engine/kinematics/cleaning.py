@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from engine.errors import InputError
+from engine.kinematics.angles3d import body_swaps, unswap
 from engine.kinematics.quality import correct_leg_swaps
 from engine.kinematics.landmarks import INDEX, LANDMARKS
 
@@ -189,6 +190,7 @@ class CleanSeries:
     world: np.ndarray  # (T, 33, 3) metres, cleaned the same way
     fps: float
     swapped: np.ndarray | None = None  # (T,) bool: frames whose leg labels were swapped back
+    body_swapped: np.ndarray | None = None  # (T,) bool: frames whose whole body's left/right were swapped back
 
     @property
     def time_s(self) -> np.ndarray:
@@ -204,6 +206,8 @@ def clean(df: pd.DataFrame, n_frames: int, fps: float, settings: CleanSettings |
     if s.max_gap_s < 0:
         raise InputError("The longest gap to fill cannot be negative.")
     pos, world, vis = table_to_arrays(df, n_frames)
+    body = body_swaps(world, fps)  # the whole body's left and right traded (3-D heading jumps)
+    pos, world, vis = unswap(pos, body), unswap(world, body), unswap(vis, body)
     pos, (world, vis), swapped = correct_leg_swaps(pos, world, vis)  # before any filter smears a swap
     raw = mask_low_visibility(pos, vis, s.min_visibility)
     wraw = mask_low_visibility(world, vis, s.min_visibility)
@@ -212,4 +216,4 @@ def clean(df: pd.DataFrame, n_frames: int, fps: float, settings: CleanSettings |
     wfilled, _ = fill_gaps(hampel(wraw, s.hampel_half_window, s.hampel_sigmas), max_gap, s.interpolation)
     smooth = butterworth(filled, fps, s.cutoff_hz, s.order)
     wsmooth = butterworth(wfilled, fps, s.cutoff_hz, s.order)
-    return CleanSeries(raw, filled, smooth, interp.any(axis=-1), wsmooth, fps, swapped)
+    return CleanSeries(raw, filled, smooth, interp.any(axis=-1), wsmooth, fps, swapped, body)

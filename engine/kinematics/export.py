@@ -30,11 +30,13 @@ def landmarks_csv(res: KinematicsResult) -> str:
 def angles_csv(res: KinematicsResult) -> str:
     """Wide angles (degrees, every value measured, flagged ones too), each angle's
     per-frame quality flag (``<angle>_quality``: ok, interpolated, leg_swap_corrected,
-    turning, wrapped, implausible, missing), then angular velocities (``<angle>_vel``,
+    turning, wrapped, implausible, missing, body_swap_corrected, not_sagittal), the view
+    angle and its verdict (``view_angle_deg``, ``view``), then angular velocities (``<angle>_vel``,
     deg/s, of the usable values), one row per frame."""
     q = res.quality.drop(columns=["frame", "time_s"]).add_suffix("_quality")
     vel = res.velocities.drop(columns=["frame", "time_s"]).add_suffix("_vel")
-    return pd.concat([res.angles_raw, q, vel], axis=1).to_csv(index=False, float_format="%.3f")
+    views = res.views[["view_angle_deg", "view"]]
+    return pd.concat([res.angles_raw, views, q, vel], axis=1).to_csv(index=False, float_format="%.3f")
 
 
 def summary_json(res: KinematicsResult) -> str:

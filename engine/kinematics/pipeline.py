@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.errors import InputError
 from engine.kinematics.angles import JOINTS, all_angles, profile_view, angular_velocity, range_of_motion
+from engine.kinematics.angles3d import SAGITTAL_TOLERANCE_DEG, joint_angles_3d, view_angle, view_verdict
 from engine.kinematics.cleaning import CleanSeries, CleanSettings, check_cutoff, clean
 from engine.kinematics.gait import cycle_normalised, gait_cycles, gait_events, gait_measures, symmetry_index
 from engine.kinematics.landmarks import LandmarkTable, select_person, track_summary
@@ -54,6 +55,7 @@ class KinematicsResult:
     angles: pd.DataFrame  # frame, time_s, then one column per angle (degrees); flagged-unusable values removed
     quality: pd.DataFrame  # frame, time_s, then each angle's per-frame flag (engine.kinematics.quality.FLAGS)
     angles_raw: pd.DataFrame  # as ``angles``, with the flagged values kept (for angles.csv)
+    views: pd.DataFrame  # frame, time_s, view_angle_deg (0 = side view), view (sagittal/oblique/frontal/unknown)
     velocities: pd.DataFrame  # frame, time_s, then deg/s
     rom: pd.DataFrame
     events: pd.DataFrame
@@ -101,6 +103,16 @@ def _quality_pct(flags: pd.DataFrame) -> dict:
     return out
 
 
+def _view_summary(view_deg: np.ndarray, view: np.ndarray) -> dict:
+    """Median view angle and the share of frames with each verdict (%)."""
+    seen = view != "unknown"
+    out = {"median_view_angle_deg": float(np.nanmedian(view_deg)) if seen.any() else None,
+           "sagittal_tolerance_deg": SAGITTAL_TOLERANCE_DEG}
+    for v in ("sagittal", "oblique", "frontal", "unknown"):
+        out[f"{v}_pct"] = 100.0 * float(np.mean(view == v)) if view.size else 0.0
+    return out
+
+
 def analyse(table: LandmarkTable, settings: Settings | None = None) -> KinematicsResult:
     """Clean, measure and summarise one person's movement from a landmark table."""
     s = settings or Settings()
@@ -115,11 +127,16 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
     ang, facing = all_angles(series.smooth, fps)
     seg_cols = [c for c in ang.columns if c.partition("_")[2] not in JOINTS]
     ang[seg_cols] = unwrap_segments(ang[seg_cols])
+    ang = pd.concat([ang, joint_angles_3d(series.world)], axis=1)
+    view_deg = view_angle(series.world)
+    view = view_verdict(view_deg)
     swapped = series.swapped if series.swapped is not None else np.zeros(table.n_frames, bool)
-    flags = quality_flags(ang, series.interpolated, swapped, turning_frames(facing, fps))
+    flags = quality_flags(ang, series.interpolated, swapped, turning_frames(facing, fps),
+                          body_swapped=series.body_swapped, not_sagittal=np.isin(view, ("oblique", "frontal")))
     raw_ang, ang = ang, usable(ang, flags)
     frame = np.arange(table.n_frames)
     head = pd.DataFrame({"frame": frame, "time_s": frame / fps})
+    views = head.assign(view_angle_deg=view_deg, view=view)
     angles = pd.concat([head, ang], axis=1)
     velocities = pd.concat([head, angular_velocity(ang, fps)], axis=1)
     rom = range_of_motion(ang)
@@ -137,6 +154,7 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
     res = KinematicsResult(
         table=table, settings=s, person=person, tracks=track_summary(table), series=series, facing=facing,
         angles=angles, quality=pd.concat([head, flags], axis=1), angles_raw=pd.concat([head, raw_ang], axis=1),
+        views=views,
         velocities=velocities, rom=rom, events=events, cycles=cycles,
         cycle_curves=cycle_normalised(angles, cycles), gait=gait,
         tremor=tremor, tremor_psd=psd, m_per_px=m_per_px,
@@ -149,7 +167,9 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
                        "frames_detected_pct": 100.0 * detected.mean() if detected.size else 0.0,
                        "frames_interpolated_pct": 100.0 * series.interpolated.any(axis=1).mean() if detected.size else 0.0,
                        "facing_right_pct": 100.0 * (facing > 0).mean() if facing.size else None,
-                       "profile_view_pct": 100.0 * profile[detected].mean() if detected.any() else 0.0},
+                       "profile_view_pct": 100.0 * profile[detected].mean() if detected.any() else 0.0,
+                       "body_swap_corrected_pct": 100.0 * series.body_swapped.mean() if detected.size else 0.0},
+            "view": _view_summary(view_deg, view),
             "settings": asdict(s),
             "scale": {"m_per_px": m_per_px, "height_m": s.height_m},
             "range_of_motion_deg": _records(rom),
@@ -157,7 +177,9 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
             "gait": gait,
             "gait_events": _records(events),
             "tremor": _records(tremor),
-            "conventions": "Sagittal 2-D angles in degrees, Sports2D conventions; see docs/kinematics.md.",
+            "conventions": ("Sagittal 2-D angles in degrees, Sports2D conventions, kept on frames filmed within "
+                            f"{SAGITTAL_TOLERANCE_DEG:.0f} deg of a side view; *_3d: 3-D angles from world landmarks "
+                            "(ISB/OpenSim names) on every frame; see docs/kinematics.md."),
         }
     )
     return res

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.kinematics.angles import JOINTS
 from engine.people.schema import INDEX
 
 LEG = ("hip", "knee", "ankle", "heel", "foot_index")
@@ -42,7 +43,16 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
 }
 
 # In order of precedence: a frame gets the first flag that applies.
-FLAGS = ("missing", "implausible", "wrapped", "turning", "leg_swap_corrected", "interpolated", "ok")
+FLAGS = ("missing", "implausible", "wrapped", "not_sagittal", "turning", "body_swap_corrected",
+         "leg_swap_corrected", "interpolated", "ok")
+# Flags whose values are removed from what charts, the range of motion and gait curves use.
+UNUSABLE = ("implausible", "wrapped", "not_sagittal")
+
+
+def _joint_of(name: str) -> str:
+    """``left_knee_3d`` -> ``knee``, ``right_hip_flexion_3d`` -> ``hip``: the joint an angle belongs to."""
+    rest = name.partition("_")[2].removesuffix("_3d")
+    return "hip" if rest.startswith("hip_") else rest
 
 
 def correct_leg_swaps(pos: np.ndarray, *also: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
@@ -119,7 +129,8 @@ def unwrap_segments(seg: pd.DataFrame) -> pd.DataFrame:
 
 def _angle_points(name: str) -> list[int]:
     """Landmarks an angle depends on (for its interpolated / swapped flags)."""
-    side, _, rest = name.partition("_")
+    side = name.partition("_")[0]
+    rest = _joint_of(name)
     if side not in ("left", "right"):
         return [INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
     parts = {
@@ -133,15 +144,26 @@ def _angle_points(name: str) -> list[int]:
 
 
 def quality_flags(angles: pd.DataFrame, interpolated: np.ndarray, swapped: np.ndarray,
-                  turning: np.ndarray) -> pd.DataFrame:
-    """One flag (:data:`FLAGS`) per frame and angle column of ``angles``."""
+                  turning: np.ndarray, body_swapped: np.ndarray | None = None,
+                  not_sagittal: np.ndarray | None = None) -> pd.DataFrame:
+    """One flag (:data:`FLAGS`) per frame and angle column of ``angles``.
+
+    ``not_sagittal`` (frames filmed too far from the side) flags the 2-D joint angles
+    only: a 3-D angle (``*_3d``) holds from any view.  ``body_swapped`` flags every
+    angle of a side.
+    """
+    n = len(angles)
+    body = np.zeros(n, bool) if body_swapped is None else np.asarray(body_swapped, bool)
+    oblique = np.zeros(n, bool) if not_sagittal is None else np.asarray(not_sagittal, bool)
     out = {}
     for c in angles.columns:
         a = angles[c].to_numpy(float)
         pts = _angle_points(c)
         interp = interpolated[:, pts].any(axis=1) if pts else np.zeros(len(a), bool)
-        joint = c.partition("_")[2]
-        lo, hi = PLAUSIBLE.get(joint, (-np.inf, np.inf)) if c.startswith(("left_", "right_")) else (-np.inf, np.inf)
+        joint = _joint_of(c)
+        sided = c.startswith(("left_", "right_"))
+        lo, hi = PLAUSIBLE.get(joint, (-np.inf, np.inf)) if sided else (-np.inf, np.inf)
+        two_d_joint = sided and not c.endswith("_3d") and joint in JOINTS
         jump = np.zeros(len(a), dtype=bool)
         if len(a) > 1:
             d = np.abs(np.diff(a))
@@ -151,7 +173,9 @@ def quality_flags(angles: pd.DataFrame, interpolated: np.ndarray, swapped: np.nd
             ~np.isfinite(a),
             np.isfinite(a) & ((a < lo) | (a > hi)),
             jump,
+            oblique & two_d_joint,
             turning,
+            body & sided,
             swapped & leg,
             interp,
         ]
@@ -163,7 +187,7 @@ def quality_flags(angles: pd.DataFrame, interpolated: np.ndarray, swapped: np.nd
 
 
 def usable(angles: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
-    """``angles`` with flagged-unusable values (implausible, wrapped) removed: what
+    """``angles`` with flagged-unusable values (:data:`UNUSABLE`) removed: what
     charts, the range of motion and gait curves are drawn from."""
-    bad = flags.isin(["implausible", "wrapped"])
+    bad = flags.isin(list(UNUSABLE))
     return angles.mask(bad)

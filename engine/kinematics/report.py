@@ -51,7 +51,7 @@ def _spec_json(spec: dict) -> str:
 def report_html(res: KinematicsResult, *, title: str = "Kinematics report") -> str:
     """The report as one HTML string."""
     figs = {
-        "angles": charts.angle_timeseries(res, width=760),
+        "angles": charts.angle_timeseries(res, charts.default_angles(res), width=760),
         "rom": charts.rom_bars(res).properties(width=760),
         "gait": charts.gait_timeline(res).properties(width=760),
         "cycle": charts.gait_cycle_curves(res),
