@@ -16,13 +16,9 @@ occupy:
   further than its own width in a few frames;
 - every detected frame also takes the union with its neighbours' boxes, so a mask
   never lags a moving head by a frame;
-- in a frame where the head was detected, a track's box shrinks only as fast as the
-  head does (elsewhere it keeps the largest size within ``hold`` frames): the box of each detection
-  within ``hold`` frames, scaled by how much the head *uniformly* shrank since (the
-  less-shrunk of width and height, so an occluder that hides half a head, or a turn
-  that narrows it, does not shrink it), and by at most ``MAX_SHRINK_PER_FRAME`` (5 %)
-  a frame otherwise, sets a floor: a head that shrinks (zoom out, walking away) gets
-  a smaller mask within frames, a head split by an occluder stays whole;
+- a track's box never shrinks below the largest size it had within ``hold`` frames
+  of the frame asked about: a head that an occluder splits, or that turns, is still
+  as big as it was, even if the detectors now see only part of it;
 - near the picture's edge (within half the track's largest size, at most a tenth of
   the picture; only when ``frame_size`` is given, which the causal live path does not
   do) a box takes the largest size its track ever had, and reaches the edge: a head leaving (or entering) the picture is
@@ -46,7 +42,6 @@ MAX_GROWTH = 2.0
 GAP_GROWTH = 1.15
 EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it ...
 EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture
-MAX_SHRINK_PER_FRAME = 0.05  # a box loses at most this share of its size a frame, unless the head shrank uniformly
 
 
 @dataclass
@@ -139,25 +134,14 @@ def _velocity(t: Track, at_end: bool) -> np.ndarray:
     return (t.boxes[b] - t.boxes[a]) / (b - a)
 
 
-def _size_floor(t: Track, j: int, box: np.ndarray, window: int, detected: bool = True) -> np.ndarray:
-    """``box`` grown about its centre to the size floor the track's detections within
-    ``window`` frames of ``j`` set (see the module docstring).  Only a frame where the
-    head was detected may shrink: between detections, before and after them, nothing
-    says the head is smaller, so the largest size in the window holds."""
-    if not detected:
-        near = [t.boxes[k] for k in range(j - window, j + window + 1) if k in t.boxes]
-        return _at_least(box, np.stack([b[2:] - b[:2] for b in near]).max(axis=0)) if near else box
-    size = box[2:] - box[:2]
-    floor = np.zeros(2)
-    for k in range(j - window, j + window + 1):
-        b = t.boxes.get(k)
-        if b is None:
-            continue
-        seen = b[2:] - b[:2]
-        uniform = float(np.max(size / np.maximum(seen, 1e-9)))  # < 1: the head shrank uniformly by this
-        decay = (1 - MAX_SHRINK_PER_FRAME) ** abs(j - k)
-        floor = np.maximum(floor, seen * min(1.0, max(uniform, decay)))
-    return _at_least(box, floor)
+def _size_floor(t: Track, j: int, box: np.ndarray, window: int) -> np.ndarray:
+    """``box`` grown about its centre to the track's largest width and height within
+    ``window`` frames of ``j``."""
+    near = [t.boxes[k] for k in range(j - window, j + window + 1) if k in t.boxes]
+    if not near:
+        return box
+    sizes = np.stack([b[2:] - b[:2] for b in near]).max(axis=0)
+    return _at_least(box, sizes)
 
 
 def _at_least(box: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -203,7 +187,7 @@ def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int,
         box, source, cues = _widened(t.boxes[first], -_velocity(t, False) * (first - j), first - j), "lead", ()
     else:
         return None
-    box = _size_floor(t, j, box, hold, detected=source == "detected")
+    box = _size_floor(t, j, box, hold)
     if frame_size is not None:
         box = _edge_rule(t, box, frame_size)
     return Region(box, t.id, source, cues)
