@@ -55,14 +55,15 @@ with video_source("deid") as chosen:
 
             originals = FrameSampler(info.n_frames)
             blurred = FrameSampler(info.n_frames)
-            landmarks = LandmarkExtractor() if measure else None
+            landmarks = LandmarkExtractor(people=False) if measure else None  # people from the deid pass
             out = session_dir() / "deidentified.mp4"
             try:
                 result = deidentify_video(
                     src, out,
                     settings=DeidSettings(mode=mode, keep_audio=keep_audio),
-                    observers=[originals] + ([landmarks] if landmarks else []),
+                    observers=[originals],
                     output_observers=[blurred],
+                    people_observers=[landmarks.add] if landmarks else [],
                     progress=progress, centerface=_centerface(),
                 )
             finally:

@@ -1,7 +1,7 @@
 """Motor tasks page: finger tapping, hand movements, pronation-supination, toe tapping,
 leg agility, postural and rest tremor, one side at a time, with a quality verdict.
 
-Thin: the decoding pass is ``engine/kinematics/task_pass.py``, the analysis
+Thin: the decoding pass is ``engine/workflows/motor_task_pass.py``, the analysis
 ``engine/kinematics/tasks/``.  The raw upload is used only inside ``video_source``;
 the session keeps the landmark table and small de-identified thumbnails.
 """
@@ -111,7 +111,7 @@ with user_errors():
         if src is not None:
             path, label = src
             if st.button("Find landmarks", type="primary", key="mt_run"):
-                from engine.kinematics.task_pass import extract_task_landmarks
+                from engine.workflows.motor_task_pass import extract_task_landmarks
 
                 bar = st.progress(0.0, text="Finding landmarks (and de-identifying for display)...")
                 t0 = time.monotonic()
