@@ -146,7 +146,7 @@ def test_missing_model_raises_model_missing(tmp_path, monkeypatch):
         load_unet()
 
 
-def test_page_renders_both_columns(tiny_models):
+def test_page_renders_three_columns_chart_and_exact_model(tiny_models):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -155,11 +155,15 @@ def test_page_renders_both_columns(tiny_models):
     at = AppTest.from_file(str(REPO / "pages" / "diffusion.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
-    assert [s.value for s in at.subheader] == ["DDIM", "GMM-DDIM"]
-    assert len(at.metric) == 2
+    assert [s.value for s in at.subheader] == ["DDIM", "GMM-DDIM", "DDIM + matched noise", "Measured quality against steps"]
+    assert len(at.metric) == 3
+    assert any("seed SDs" in m.value or "seed noise" in m.value for m in at.markdown), "no verdict from the stored results"
     at.sidebar.slider[0].set_value(3).run()  # steps
     assert not at.exception
-    assert not at.error
+    at.sidebar.radio[0].set_value("exact model").run()
+    assert not at.exception and not at.error
+    at.sidebar.radio[1].set_value("absolute").run()
+    assert not at.exception and not at.error
 
 
 def test_page_without_model_shows_one_error(tmp_path, monkeypatch):
