@@ -203,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             stored["meta"].setdefault("timing", {})[model_name] = line
             print(json.dumps(line), flush=True)
 
-    save()
     stored["meta"].setdefault("runs_seconds", {})[",".join(models) + ":" + ",".join(phases)] = round(time.perf_counter() - start, 1)
+    save()
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     res.chart(stored).save(str(out_dir / "gmm_ddim.html"))
