@@ -112,6 +112,16 @@ def test_cli_writes_a_png(tiny_models, tmp_path, capsys):
     assert "GMM-DDIM" in stdout
 
 
+def test_cli_exact_model_and_noise_control(tmp_path, capsys):
+    out = tmp_path / "exact.png"
+    code, stdout, stderr = cli_in_process(capsys, "sample", "--model", "exact", "--sampler", "noise", "--units", "sigma",
+                "--steps", "3", "--components", "16", "--scale", "8", "--variant", "ortho", "--n", "4", "-o", str(out))  # fmt: skip
+    assert code == 0, stderr
+    assert out.read_bytes().startswith(b"\x89PNG") and "noise of GMM K=16 s=8σ" in stdout
+    code, _, stderr = cli_in_process(capsys, "sample", "--model", "hub", "-o", str(tmp_path / "x.png"))
+    assert code == 2 and stderr.strip().startswith("error:") and not (tmp_path / "x.png").exists()
+
+
 @pytest.mark.parametrize("bad", [["--steps", "0"], ["--components", "0"], ["--label", "12"], ["--sampler", "x"]])
 def test_cli_bad_arguments_exit_2_with_one_line(tiny_models, tmp_path, bad, capsys):
     code, _, stderr = cli_in_process(capsys, "sample", *bad, "-o", str(tmp_path / "g.png"))

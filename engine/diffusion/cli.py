@@ -17,7 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sampler", default="gmm", help="gmm, noise (DDIM + Gaussian noise of the mixture's variance), ddim or ddpm"
     )
-    p.add_argument("--model", default="trained", help="trained (the UNet) or exact (the training set's ideal denoiser)")
+    p.add_argument(
+        "--model",
+        default="trained",
+        help="trained (the UNet), exact (the training set's ideal denoiser) or exact-uncond (ignores --label)",
+    )
     p.add_argument("--steps", type=int, default=10, help="reverse steps, 1..1000 (default 10)")
     p.add_argument("--components", type=int, default=8, help="mixture components K (default 8)")
     p.add_argument("--scale", type=float, default=1.0, help="offset scale s (default 1.0)")
