@@ -1,25 +1,32 @@
-"""Benchmark: GMM-DDIM against DDIM and DDPM on the digits model.
+"""Benchmark: GMM-DDIM (both offset conventions), its noise control, DDIM and DDPM, on two models.
 
-FID is computed in the 128-d penultimate feature space of the digits classifier
-(``models/digits_classifier``, trained by the ``train_classifier`` DVC stage on the same
-data), against all 1797 real digits; "acc" is that classifier's accuracy on the
-class-conditional samples (labels cycle 0..9).  All configurations start from the
-same x_T (same seed), so differences come from the samplers.
+Models: the trained digits UNet and the exact-score reference (the empirical
+distribution's ideal denoiser, ``engine/diffusion/exact.py``), which has no model
+error, so what it shows is the sampler's own effect.  Metrics, each against all 1797
+real digits: classifier FID (128-d features of ``models/digits_classifier``), the
+Frechet distance on the top 50 principal components of the real pixels, and the
+classifier's accuracy on the class-conditional samples (labels cycle 0..9).  Every
+configuration runs at 3 seeds (x_T shared across samplers at a seed); the real-data
+floor is n held-out real digits, class-balanced like the samples, against the rest.
 
-Plan (as the issue asks): (1) at 10 steps, eta 0, K = 8, sweep s over {0.01, 0.1, 1, 10}
-for every variant; (2) at the best variant's best s, try K = 2 and 4; (3) fix the best
-GMM setting and run 5, 10, 20, 50, 100 steps next to DDPM and DDIM (eta 0 and 1).
-One JSON line per configuration on stdout and in bench/out/gmm_ddim.jsonl; an
-Altair chart of FID against steps in bench/out/gmm_ddim_fid.html.
+Phases: ``sweep`` (3 and 5 steps, eta 0: offset scale and K in both units, and their
+noise controls), ``steps`` (the fixed settings of ``engine.diffusion.results.GMM_SETTINGS``
+and the baselines against steps), ``ddpm1000`` and ``timing`` (a 16-image grid at 10
+steps, the page's default GMM setting).  Results are merged into
+``bench/gmm_ddim_results.json`` (runs per seed, then mean and SD), which the page reads;
+one JSON line per run on stdout; an HTML chart in ``bench/out/gmm_ddim.html``.
 
-    python bench/gmm_ddim.py            # default, ~10 minutes on 2 shared cores
-    python bench/gmm_ddim.py --quick    # a couple of minutes: fewer samples and settings
+    python bench/gmm_ddim.py                                   # everything (long on 2 shared cores)
+    python bench/gmm_ddim.py --models exact                    # the reference only (minutes)
+    python bench/gmm_ddim.py --models trained --phases steps   # one part; the rest of the file is kept
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics as stats
 import sys
 import time
 from pathlib import Path
@@ -29,120 +36,180 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
+from engine.diffusion import results as res  # noqa: E402
 from engine.diffusion.classifier import load_classifier  # noqa: E402
-from engine.diffusion.fid import accuracy, features, frechet_distance, statistics  # noqa: E402
-from engine.diffusion.model import load_digits, load_unet  # noqa: E402
-from engine.diffusion.sampling import SamplerSpec, sample  # noqa: E402
+from engine.diffusion.fid import PCAFeatures, accuracy, features, frechet_distance, statistics  # noqa: E402
+from engine.diffusion.model import load_digits  # noqa: E402
+from engine.diffusion.sampling import SamplerSpec, load_model, sample  # noqa: E402
 
-VARIANTS = ("rand", "ortho", "ortho-vub", "ortho-vub*")
-SCALES = (0.01, 0.1, 1.0, 10.0)
+STEPS = (2, 3, 5, 10, 20, 50, 100)
+PHASES = ("floor", "sweep", "steps", "ddpm1000", "timing")
+
+
+def gmm_and_controls(steps: int, units: str, variant: str, k: int, s: float) -> list[SamplerSpec]:
+    return [
+        SamplerSpec("gmm", steps, k, s, variant, 0.0, units),
+        SamplerSpec("noise", steps, k, s, variant, 0.0, units),
+    ]
+
+
+def sweep_specs(model: str) -> list[SamplerSpec]:
+    """Offset scale and K at 3 and 5 steps (eta 0); the trained model, 20x dearer, gets a subset."""
+    if model.startswith("exact"):
+        grid_ = {"absolute": (0.3, 1.0, 3.0, 10.0), "sigma": (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)}, (8, 16)
+    else:
+        grid_ = {"absolute": (1.0, 3.0), "sigma": (1.0, 4.0, 8.0, 16.0)}, (16,)
+    specs = []
+    for steps in (3, 5):
+        for units, scales in grid_[0].items():
+            for k in grid_[1]:
+                for s in scales:
+                    specs += gmm_and_controls(steps, units, "ortho", k, s)
+    return specs
+
+
+def steps_specs(model: str) -> list[SamplerSpec]:
+    """Every sampler at every step count on the exact models; on the trained model (a UNet
+    evaluation costs ~1 s for 300 samples on the shared cores) the costly tails are cut:
+    DDIM eta 1 (identical to DDPM on these timesteps, see the exact model) and the
+    mixtures up to 20 steps, absolute offsets up to 10, DDPM up to 50."""
+    specs = []
+    for steps in STEPS:
+        full = model.startswith("exact")
+        specs.append(SamplerSpec("ddim", steps, eta=0.0))
+        if full or steps <= 20:
+            specs.append(SamplerSpec("ddim", steps, eta=1.0))
+        if full or steps <= 50:
+            specs.append(SamplerSpec("ddpm", steps))
+        for units, cfg in res.GMM_SETTINGS.items():
+            if full or steps <= (20 if units == "sigma" else 10):
+                specs += gmm_and_controls(steps, units, cfg["variant"], cfg["K"], cfg["s"])
+    return specs
+
+
+def dump(stored: dict) -> str:
+    """JSON with one run or summary row per line: small, and diffs stay readable."""
+    def rows(name: str) -> str:
+        return "[\n" + ",\n".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in stored[name]) + "\n]"
+
+    meta = json.dumps(stored["meta"], indent=1, ensure_ascii=False)
+    return f'{{"meta": {meta},\n"summary": {rows("summary")},\n"runs": {rows("runs")}}}\n'
+
+
+def row_key(row: dict) -> tuple:
+    return tuple(row.get(k) for k in (*res.KEY, "seed"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="GMM-DDIM vs DDIM vs DDPM: FID, accuracy, time")
-    parser.add_argument("--n", type=int, default=None, help="samples per configuration (default 300, quick 100)")
-    parser.add_argument("--quick", action="store_true", help="fewer samples, steps and settings")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description="GMM-DDIM vs its noise control, DDIM and DDPM: FID, PCA-FD, accuracy, time")
+    parser.add_argument("--models", default="exact,exact-uncond,trained", help="comma list of trained, exact, exact-uncond")
+    parser.add_argument("--phases", default=",".join(PHASES), help=f"comma list of {', '.join(PHASES)}")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--n", type=int, default=300, help="samples per configuration and seed (default 300)")
+    parser.add_argument("--skip-existing", action="store_true", help="keep runs already in the results file")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on shared cores)")
+    parser.add_argument("--results", default=str(res.RESULTS))
     parser.add_argument("--out", default=str(REPO / "bench" / "out"))
+    parser.add_argument("--merge", nargs="*", default=[], help="results files of parallel runs to merge in first")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    n = args.n or (100 if args.quick else 300)
-    steps_list = (5, 10, 20) if args.quick else (5, 10, 20, 50, 100)
-    variants = ("ortho", "ortho-vub") if args.quick else VARIANTS
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    jsonl = out_dir / "gmm_ddim.jsonl"
-    jsonl.write_text("")
+    models = [m for m in args.models.split(",") if m]
+    phases = [p for p in args.phases.split(",") if p]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    n = args.n
 
-    unet = load_unet()
+    results_path = Path(args.results)
+    stored = res.load(results_path) or {"runs": [], "summary": [], "meta": {}}
+    runs = {row_key(r): r for r in stored["runs"]}
+    for other in map(res.load, args.merge):
+        runs.update({row_key(r): r for r in other["runs"]})
+        for name, line in other["meta"].get("timing", {}).items():
+            stored["meta"].setdefault("timing", {})[name] = line
+
     clf = load_classifier()
-    real, _ = load_digits(REPO / "data" / "diffusion" / "digits.npz", int(unet.config.sample_size))
-    mu_r, cov_r = statistics(features(clf, real))
+    real, real_labels = load_digits(REPO / "data" / "diffusion" / "digits.npz", 16)
+    pca = PCAFeatures(real)
+    f_real, p_real = features(clf, real), pca(real)
+    ref_clf, ref_pca = statistics(f_real), statistics(p_real)
     labels = torch.arange(n) % 10
-    rows: list[dict] = []
 
-    def run(phase: str, spec: SamplerSpec) -> dict:
-        res = sample(unet, spec, labels, args.seed)
-        mu, cov = statistics(features(clf, res.images))
-        row = {
-            "phase": phase,
-            "sampler": spec.sampler,
-            "variant": spec.variant if spec.sampler == "gmm" else None,
-            "K": spec.components if spec.sampler == "gmm" else None,
-            "s": spec.scale if spec.sampler == "gmm" else None,
-            "eta": spec.eta if spec.sampler != "ddpm" else None,
-            "steps": spec.steps,
-            "n": n,
-            "fid": round(frechet_distance(mu_r, cov_r, mu, cov), 3),
-            "acc": round(accuracy(clf, res.images, labels), 4),
-            "sec_per_sample": round(res.seconds_per_sample, 5),
-            "label": spec.label,
+    def save() -> None:
+        stored["runs"] = sorted(runs.values(), key=lambda r: tuple(str(v) for v in row_key(r)))
+        stored["summary"] = res.summarise(stored["runs"])
+        stored["meta"]["n"] = n
+        stored["meta"]["reference"] = "all 1797 real digits (16x16); floor: n class-balanced held-out real digits against the rest"
+        results_path.write_text(dump(stored))
+
+    def record(row: dict) -> None:
+        runs[row_key(row)] = row
+        print(json.dumps(row), flush=True)
+        save()  # after every run, so an interrupted benchmark keeps what it measured
+
+    def measure(images: torch.Tensor, ref=(ref_clf, ref_pca)) -> dict:
+        return {
+            "fid": round(frechet_distance(*ref[0], *statistics(features(clf, images))), 3),
+            "fd_pca": round(frechet_distance(*ref[1], *statistics(pca(images))), 4),
         }
-        rows.append(row)
-        line = json.dumps(row)
-        print(line, flush=True)
-        with jsonl.open("a") as fh:
-            fh.write(line + "\n")
-        return row
 
     start = time.perf_counter()
-    # (1) s sweep at 10 steps, eta 0, K = 8
-    best: dict[str, dict] = {}
-    for variant in variants:
-        for s in SCALES:
-            row = run("scale_sweep", SamplerSpec("gmm", 10, 8, s, variant, 0.0))
-            if variant not in best or row["fid"] < best[variant]["fid"]:
-                best[variant] = row
-    # (2) K sweep at the best variant's best s
-    lead = min(best, key=lambda v: best[v]["fid"])
-    for variant in (lead,):
-        for k in (2, 4):
-            row = run("k_sweep", SamplerSpec("gmm", 10, k, best[variant]["s"], variant, 0.0))
-            if row["fid"] < best[variant]["fid"]:
-                best[variant] = row
-    champion = min(best.values(), key=lambda r: r["fid"])
-    # (3) steps sweep with the fixed GMM setting next to the baselines
-    for steps in steps_list:
-        run("steps", SamplerSpec("ddpm", steps))
-        run("steps", SamplerSpec("ddim", steps, eta=0.0))
-        run("steps", SamplerSpec("ddim", steps, eta=1.0))
-        run("steps", SamplerSpec("gmm", steps, champion["K"], champion["s"], champion["variant"], 0.0))
-        if steps <= 20:
-            run("steps", SamplerSpec("gmm", steps, champion["K"], champion["s"], champion["variant"], 1.0))
-            # the scheduler's default setting, a mixture large enough to matter
-            run("steps", SamplerSpec("gmm", steps, 8, 1.0, "ortho-vub", 0.0))
-    summary = {
-        "summary": True,
-        "champion": {k: champion[k] for k in ("variant", "K", "s", "fid")},
-        "best_per_variant": {v: {k: r[k] for k in ("K", "s", "fid")} for v, r in best.items()},
-        "seconds_total": round(time.perf_counter() - start, 1),
-    }
-    print(json.dumps(summary), flush=True)
-    with jsonl.open("a") as fh:
-        fh.write(json.dumps(summary) + "\n")
-    write_chart([r for r in rows if r["phase"] == "steps"], out_dir / "gmm_ddim_fid.html")
+    if "floor" in phases:
+        for seed in seeds:
+            # class-balanced like the samples (labels cycle 0..9): class counts of a plain
+            # random draw move the classifier FID by tens of points
+            perm = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
+            held = torch.cat([perm[real_labels[perm] == c][: n // 10] for c in range(10)])
+            rest = perm[~torch.isin(perm, held)]
+            ref = (statistics(f_real[rest.numpy()]), statistics(p_real[rest.numpy()]))
+            record({"model": "real", "sampler": "real", "variant": None, "K": None, "s": None, "units": None,
+                    "eta": None, "steps": None, "seed": seed, "n": n, **measure(real[held], ref),
+                    "acc": None, "sec_per_sample": None, "phase": "floor"})  # fmt: skip
+
+    for model_name in models:
+        model = load_model(model_name)
+        plan: list[tuple[str, SamplerSpec]] = []
+        if "sweep" in phases:
+            plan += [("sweep", s) for s in sweep_specs(model_name)]
+        if "steps" in phases:
+            plan += [("steps", s) for s in steps_specs(model_name)]
+        if "ddpm1000" in phases:
+            plan += [("ddpm1000", SamplerSpec("ddpm", 1000))]
+        for phase, spec in plan:
+            for seed in seeds:
+                mixture = spec.uses_mixture
+                key = dict(model=model_name, sampler=spec.sampler, variant=spec.variant if mixture else None,
+                           K=spec.components if mixture else None, s=spec.scale if mixture else None,
+                           units=spec.units if mixture else None, eta=spec.eta if spec.sampler != "ddpm" else None,
+                           steps=spec.steps, seed=seed)  # fmt: skip
+                if args.skip_existing and row_key(key) in runs:
+                    continue
+                out = sample(model, spec, labels, seed)
+                record({
+                    "model": model_name, "sampler": spec.sampler,
+                    "variant": spec.variant if mixture else None, "K": spec.components if mixture else None,
+                    "s": spec.scale if mixture else None, "units": spec.units if mixture else None,
+                    "eta": spec.eta if spec.sampler != "ddpm" else None, "steps": spec.steps, "seed": seed, "n": n,
+                    **measure(out.images),
+                    "acc": None if model_name == "exact-uncond" else round(accuracy(clf, out.images, labels), 4),
+                    "sec_per_sample": round(out.seconds_per_sample, 5), "phase": phase,
+                })  # fmt: skip
+        if "timing" in phases:
+            cfg = res.GMM_SETTINGS["sigma"]
+            spec = SamplerSpec("gmm", 10, cfg["K"], cfg["s"], cfg["variant"], 0.0, "sigma")
+            sample(model, spec, torch.arange(16) % 10, 0)  # warm-up
+            times = [sample(model, spec, torch.arange(16) % 10, r).seconds for r in range(5)]
+            line = {"timing": "grid16_steps10", "model": model_name, "sampler": spec.label, "threads": args.threads,
+                    "median_s": round(stats.median(times), 4), "max_s": round(max(times), 4),
+                    "load_avg_1min": round(os.getloadavg()[0], 2)}  # fmt: skip
+            stored["meta"].setdefault("timing", {})[model_name] = line
+            print(json.dumps(line), flush=True)
+
+    stored["meta"].setdefault("runs_seconds", {})[",".join(models) + ":" + ",".join(phases)] = round(time.perf_counter() - start, 1)
+    save()
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res.chart(stored).save(str(out_dir / "gmm_ddim.html"))
+    print(json.dumps({"summary": True, "seconds_total": round(time.perf_counter() - start, 1), "results": str(results_path)}))
     return 0
-
-
-def write_chart(rows: list[dict], path: Path) -> None:
-    """FID against steps, one line per sampler setting (log-scaled steps)."""
-    import altair as alt
-    import pandas as pd
-
-    df = pd.DataFrame(rows)
-    chart = (
-        alt.Chart(df)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("steps:Q", scale=alt.Scale(type="log"), title="reverse steps"),
-            y=alt.Y("fid:Q", title="FID (digits-classifier features)"),
-            color=alt.Color("label:N", title="sampler"),
-            tooltip=["label", "steps", "fid", "acc", "sec_per_sample"],
-        )
-        .properties(title="GMM-DDIM vs DDIM vs DDPM on 16x16 digits", width=560, height=340)
-    )
-    chart.save(str(path))
 
 
 if __name__ == "__main__":

@@ -1,65 +1,87 @@
-"""Diffusion sampler (GMM-DDIM) page: DDIM and GMM-DDIM side by side from one seed.
+"""Diffusion sampler (GMM-DDIM) page: DDIM, GMM-DDIM and the matched-noise control from one seed.
 
-Thin by design: widgets, two calls into ``engine.diffusion.sampling``, pictures, an
-Altair chart and downloads.  The model loads once per process (``st.cache_resource``);
-a result is cached per setting so moving a slider back is instant.
+Thin by design: widgets, calls into ``engine.diffusion.sampling``, pictures, and the
+benchmark's stored results (``engine.diffusion.results``) as an Altair chart and a
+verdict.  Models load once per process (``st.cache_resource``); a result is cached
+per setting so moving a slider back is instant.
 """
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
+from engine.diffusion import results as bench
 from pages.ui import user_errors
 
-SCALES = [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+SCALES = [0.0, 0.1, 0.3, 0.5, 1.0, 2.0, 3.0, 4.0, 8.0, 10.0, 16.0]
+MODEL_LABELS = {"trained model": "trained", "exact model": "exact"}
+UPSCALE = 5  # integer nearest-neighbour upscaling; shown at native width so the browser never resamples
 
 
 @st.cache_resource(show_spinner="Loading the digits model…")
-def _unet():
-    from engine.diffusion.model import load_unet
+def _model(kind: str):
+    from engine.diffusion.sampling import load_model
 
-    return load_unet()
+    return load_model(kind)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _run(sampler: str, steps: int, k: int, scale: float, variant: str, eta: float, seed: int, label: int, n: int):
+def _run(kind: str, sampler: str, steps: int, k: int, scale: float, variant: str, eta: float, units: str, seed: int, label: int, n: int):
     """Grid, trajectory strip and timing for one sampler setting (numpy, so cacheable)."""
-    from engine.diffusion.sampling import SamplerSpec, grid, sample
-
-    spec = SamplerSpec(sampler, steps, k, scale, variant, eta)
-    result = sample(_unet(), spec, [label] * n, seed, keep_trajectory=True)
-    shown = np.unique(np.linspace(0, len(result.trajectory) - 1, min(len(result.trajectory), 20)).round().astype(int))
     import torch
 
+    from engine.diffusion.sampling import SamplerSpec, grid, sample
+
+    spec = SamplerSpec(sampler, steps, k, scale, variant, eta, units)
+    result = sample(_model(kind), spec, [label] * n, seed, keep_trajectory=True)
+    shown = np.unique(np.linspace(0, len(result.trajectory) - 1, min(len(result.trajectory), 12)).round().astype(int))
     strip = torch.cat([result.trajectory[i][:1] for i in shown])
     return (
-        grid(result.images, ncol=min(8, n), upscale=5),
-        grid(strip, ncol=len(shown), upscale=5),
+        grid(result.images, ncol=min(4, n), upscale=UPSCALE),
+        grid(strip, ncol=len(shown), upscale=3),
         [int(i) + 1 for i in shown],
         result.seconds_per_sample,
         spec.label,
     )
 
 
+@st.cache_data(show_spinner=False)
+def _results():
+    return bench.load()
+
+
 st.title("Diffusion sampler (GMM-DDIM)")
 st.caption(
-    "DDIM's Gaussian reverse step replaced by a moment-matched Gaussian mixture (arXiv 2311.04938), "
-    "on a small class-conditional UNet trained here on scikit-learn's digits (16×16). "
-    "Both columns start from the same noise for the same seed."
+    "DDIM's Gaussian reverse step replaced by a moment-matched Gaussian mixture (arXiv 2311.04938), on a "
+    "class-conditional UNet trained here on scikit-learn's digits (16×16), or on the **exact model**: the ideal "
+    "denoiser of the training set itself, which has no model error, so what you see is the sampler's own effect. "
+    "The third column is the control: DDIM plus plain Gaussian noise of the same total variance as the mixture. "
+    "All columns start from the same noise for the same seed."
 )
+# pictures are upscaled by whole pixels; if the browser must shrink one, keep it blocky, not smeared
+st.html("<style>[data-testid='stImage'] img, [data-testid='stFullScreenFrame'] img {image-rendering: pixelated;}</style>")
 
 with st.sidebar:
-    steps = st.slider("Steps", 1, 100, 10)
-    k = st.slider("Mixture components K", 1, 16, 8)
+    model_label = st.radio("Model", list(MODEL_LABELS), horizontal=True)
+    kind = MODEL_LABELS[model_label]
+    steps = st.slider("Steps", 1, 100, 5)
+    units = st.radio(
+        "Offset units",
+        ["sigma", "absolute"],
+        horizontal=True,
+        help="sigma: an offset has length s·σ_t, σ_t the DDPM posterior SD of the step (0 at the last step); "
+        "absolute: length s at every step.",
+    )
+    default = bench.GMM_SETTINGS[units]  # the benchmark's fixed setting for these units
+    k = st.slider("Mixture components K", 1, 16, default["K"])
+    scale = st.select_slider("Offset scale s", SCALES, value=default["s"])
     eta = st.slider("eta (0 = DDIM, 1 = DDPM-like variance)", 0.0, 1.0, 0.0, 0.1)
-    scale = st.select_slider("Offset scale s", SCALES, value=1.0)
     variant = st.selectbox(
         "Offsets",
         ["ortho-vub", "ortho", "rand", "ortho-vub*", "ortho*", "rand*"],
-        help="ORTHO: orthonormal directions; VUB: variance reduced by an eigenvalue bound; "
+        index=["ortho-vub", "ortho", "rand"].index(default["variant"]),
+        help="ORTHO: orthonormal directions; VUB: variance reduced by an eigenvalue bound (same as ORTHO at eta 0); "
         "RAND: random unit directions; *: one set of offsets shared by all steps.",
     )
     seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, 1))
@@ -67,35 +89,58 @@ with st.sidebar:
     n = st.slider("Samples", 4, 32, 16, 4)
 
 with user_errors():
-    _unet()
+    _model(kind)
     progress = st.progress(0.0, text="Sampling…")
-    ddim = _run("ddim", steps, 1, 0.0, "ortho", eta, seed, label, n)
-    progress.progress(0.5, text="Sampling…")
-    gmm = _run("gmm", steps, k, float(scale), variant, eta, seed, label, n)
+    columns = {
+        "DDIM": _run(kind, "ddim", steps, 1, 0.0, "ortho", eta, units, seed, label, n),
+        "GMM-DDIM": None,
+        "DDIM + matched noise": None,
+    }
+    progress.progress(1 / 3, text="Sampling…")
+    columns["GMM-DDIM"] = _run(kind, "gmm", steps, k, float(scale), variant, eta, units, seed, label, n)
+    progress.progress(2 / 3, text="Sampling…")
+    columns["DDIM + matched noise"] = _run(kind, "noise", steps, k, float(scale), variant, eta, units, seed, label, n)
     progress.empty()
 
 from engine.diffusion.sampling import png_bytes  # noqa: E402  (after the model check)
 
-cols = st.columns(2)
-for col, (picture, strip, shown, sec, title), key in zip(cols, (ddim, gmm), ("ddim", "gmm")):
+for col, (title, (picture, strip, shown, sec, spec_label)) in zip(st.columns(3), columns.items()):
     with col:
-        st.subheader("DDIM" if key == "ddim" else "GMM-DDIM")
-        st.image(picture, caption=title, width="stretch")
+        st.subheader(title)
+        st.image(picture, caption=spec_label, width=int(picture.shape[1]))
         st.metric("Time per sample", f"{sec * 1000:.1f} ms")
         st.caption(f"Predicted x₀ of the first sample at steps {shown[0]}…{shown[-1]}")
-        st.image(strip, width="stretch")
+        st.image(strip, width=int(strip.shape[1]))
+        key = title.split()[0].lower() + ("_noise" if "noise" in title else "")
         st.download_button(
             "Download PNG",
             png_bytes(picture),
-            file_name=f"{key}_digit{label}_steps{steps}_seed{seed}.png",
+            file_name=f"{key}_{kind}_digit{label}_steps{steps}_seed{seed}.png",
             mime="image/png",
             key=f"dl_{key}",
         )
-
-timing = pd.DataFrame({"sampler": [ddim[4], gmm[4]], "ms per sample": [ddim[3] * 1000, gmm[3] * 1000]})
-st.altair_chart(
-    alt.Chart(timing).mark_bar().encode(x=alt.X("ms per sample:Q"), y=alt.Y("sampler:N", title=None)).properties(height=90),
-    width="stretch",
-)
 if k == 1 or scale == 0:
-    st.info("With K = 1 or s = 0 the mixture has one component at DDIM's mean: both columns are identical.")
+    st.info("With K = 1 or s = 0 the mixture has one component at DDIM's mean: the columns are identical.")
+
+st.subheader("Measured quality against steps")
+stored = _results()
+if stored is None:
+    st.info("No stored benchmark results: run `python bench/gmm_ddim.py` to make them.")
+else:
+    cfg = bench.GMM_SETTINGS[units]
+    fixed = f"{cfg['variant']} K={cfg['K']} s={cfg['s']:g}{'σ' if units == 'sigma' else ''}"
+    cmp = bench.comparison(stored, kind, units, steps)
+    if cmp is not None:
+        st.markdown(f"**{model_label}, {steps} steps, GMM {fixed}, eta 0.** " + bench.verdict(cmp))
+    else:
+        st.caption(f"The benchmark has no GMM-DDIM run at {steps} steps on the {model_label}; the chart shows the steps it ran.")
+    st.altair_chart(bench.chart(stored, steps=steps))
+    floor = bench.floor(stored)
+    settings = ", ".join(f"{u}: {c['variant']} K={c['K']} s={c['s']:g}" for u, c in bench.GMM_SETTINGS.items())
+    floor_text = f", FID {floor[bench.METRICS['fid']]:.1f}" if floor else ""
+    st.caption(
+        f"Seed means (lines) and SDs (bars) over 3 seeds, n = {stored['meta'].get('n')} samples each, against all "
+        f"1797 real digits; dashed: the real-data floor (class-balanced held-out real digits against the rest"
+        f"{floor_text}). GMM lines are at the benchmark's fixed settings ({settings}, eta 0), not necessarily the "
+        "sidebar's; the grey rule marks the sidebar's step count. Details: docs/gmm_ddim.md."
+    )

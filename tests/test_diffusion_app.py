@@ -112,6 +112,16 @@ def test_cli_writes_a_png(tiny_models, tmp_path, capsys):
     assert "GMM-DDIM" in stdout
 
 
+def test_cli_exact_model_and_noise_control(tmp_path, capsys):
+    out = tmp_path / "exact.png"
+    code, stdout, stderr = cli_in_process(capsys, "sample", "--model", "exact", "--sampler", "noise", "--units", "sigma",
+                "--steps", "3", "--components", "16", "--scale", "8", "--variant", "ortho", "--n", "4", "-o", str(out))  # fmt: skip
+    assert code == 0, stderr
+    assert out.read_bytes().startswith(b"\x89PNG") and "noise of GMM K=16 s=8σ" in stdout
+    code, _, stderr = cli_in_process(capsys, "sample", "--model", "hub", "-o", str(tmp_path / "x.png"))
+    assert code == 2 and stderr.strip().startswith("error:") and not (tmp_path / "x.png").exists()
+
+
 @pytest.mark.parametrize("bad", [["--steps", "0"], ["--components", "0"], ["--label", "12"], ["--sampler", "x"]])
 def test_cli_bad_arguments_exit_2_with_one_line(tiny_models, tmp_path, bad, capsys):
     code, _, stderr = cli_in_process(capsys, "sample", *bad, "-o", str(tmp_path / "g.png"))
@@ -146,7 +156,7 @@ def test_missing_model_raises_model_missing(tmp_path, monkeypatch):
         load_unet()
 
 
-def test_page_renders_both_columns(tiny_models):
+def test_page_renders_three_columns_chart_and_exact_model(tiny_models):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -155,11 +165,15 @@ def test_page_renders_both_columns(tiny_models):
     at = AppTest.from_file(str(REPO / "pages" / "diffusion.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
-    assert [s.value for s in at.subheader] == ["DDIM", "GMM-DDIM"]
-    assert len(at.metric) == 2
+    assert [s.value for s in at.subheader] == ["DDIM", "GMM-DDIM", "DDIM + matched noise", "Measured quality against steps"]
+    assert len(at.metric) == 3
+    assert any("seed SDs" in m.value or "seed noise" in m.value for m in at.markdown), "no verdict from the stored results"
     at.sidebar.slider[0].set_value(3).run()  # steps
     assert not at.exception
-    assert not at.error
+    at.sidebar.radio[0].set_value("exact model").run()
+    assert not at.exception and not at.error
+    at.sidebar.radio[1].set_value("absolute").run()
+    assert not at.exception and not at.error
 
 
 def test_page_without_model_shows_one_error(tmp_path, monkeypatch):

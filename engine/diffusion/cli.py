@@ -14,13 +14,21 @@ from engine.errors import InputError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="sample digits with DDPM, DDIM or GMM-DDIM into a PNG grid")
-    p.add_argument("--sampler", default="gmm", help="gmm, ddim or ddpm (default gmm)")
+    p.add_argument(
+        "--sampler", default="gmm", help="gmm, noise (DDIM + Gaussian noise of the mixture's variance), ddim or ddpm"
+    )
+    p.add_argument(
+        "--model",
+        default="trained",
+        help="trained (the UNet), exact (the training set's ideal denoiser) or exact-uncond (ignores --label)",
+    )
     p.add_argument("--steps", type=int, default=10, help="reverse steps, 1..1000 (default 10)")
     p.add_argument("--components", type=int, default=8, help="mixture components K (default 8)")
     p.add_argument("--scale", type=float, default=1.0, help="offset scale s (default 1.0)")
     p.add_argument(
         "--variant", default="ortho-vub", help="rand, ortho, ortho-vub; a trailing * shares offsets across steps"
     )
+    p.add_argument("--units", default="absolute", help="offset units: absolute, or sigma (s times the step's DDPM sigma_t)")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM eta in [0, 1] (default 0)")
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--seed", type=int, default=0)
@@ -31,9 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from engine.diffusion.sampling import SamplerSpec
+    from engine.diffusion.sampling import MODELS, SamplerSpec
 
-    spec = SamplerSpec(args.sampler, args.steps, args.components, args.scale, args.variant, args.eta).validate()
+    spec = SamplerSpec(args.sampler, args.steps, args.components, args.scale, args.variant, args.eta, args.units).validate()
+    if args.model not in MODELS:
+        raise InputError(f"The model must be one of {', '.join(MODELS)}, not {args.model!r}.")
     if not 1 <= args.n <= 4096:
         raise InputError(f"The number of samples must be between 1 and 4096, not {args.n}.")
     if args.label is not None and not 0 <= args.label <= 9:
@@ -44,12 +54,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     import torch
 
-    from engine.diffusion.model import load_unet
-    from engine.diffusion.sampling import grid, png_bytes, sample
+    from engine.diffusion.sampling import grid, load_model, png_bytes, sample
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    unet = load_unet()
+    unet = load_model(args.model)
     labels = [args.label] * args.n if args.label is not None else [i % 10 for i in range(args.n)]
     result = sample(unet, spec, labels, args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -42,3 +42,22 @@ def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.nd
 def accuracy(net: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of class-conditional samples the classifier assigns to their requested class."""
     return float((net(images).argmax(1) == labels).double().mean())
+
+
+class PCAFeatures:
+    """Projection on the top principal components of the real digits' pixels.
+
+    A second, model-free feature space for the Frechet distance: the classifier's
+    features can be fooled by what the classifier ignores, raw pixel statistics
+    cannot.  Fitted once on the reference images.
+    """
+
+    def __init__(self, reference: torch.Tensor, components: int = 50):
+        flat = reference.reshape(len(reference), -1).double().numpy()
+        self.mean = flat.mean(0)
+        _, _, vt = np.linalg.svd(flat - self.mean, full_matrices=False)
+        self.basis = vt[:components].T  # (D, components)
+
+    def __call__(self, images: torch.Tensor) -> np.ndarray:
+        flat = images.reshape(len(images), -1).double().numpy()
+        return (flat - self.mean) @ self.basis

@@ -18,13 +18,19 @@ import torch
 
 from engine.errors import InputError
 
-SAMPLERS = ("gmm", "ddim", "ddpm")
+SAMPLERS = ("gmm", "noise", "ddim", "ddpm")
 VARIANT_CHOICES = ("rand", "ortho", "ortho-vub", "rand*", "ortho*", "ortho-vub*")
+UNITS = ("absolute", "sigma")
+MODELS = ("trained", "exact", "exact-uncond")
 
 
 @dataclass
 class SamplerSpec:
-    """What the user asked for; ``validate`` turns bad values into one sentence."""
+    """What the user asked for; ``validate`` turns bad values into one sentence.
+
+    ``sampler="noise"`` is the control: DDIM plus isotropic Gaussian noise of the same
+    total variance as the GMM-DDIM mixture with the same settings.
+    """
 
     sampler: str = "gmm"
     steps: int = 10
@@ -32,6 +38,7 @@ class SamplerSpec:
     scale: float = 1.0
     variant: str = "ortho-vub"
     eta: float = 0.0
+    units: str = "absolute"
 
     def validate(self) -> "SamplerSpec":
         if self.sampler not in SAMPLERS:
@@ -48,12 +55,21 @@ class SamplerSpec:
             raise InputError(f"eta must be between 0 and 1, not {self.eta}.")
         if self.variant not in VARIANT_CHOICES:
             raise InputError(f"The variant must be one of {', '.join(VARIANT_CHOICES)}, not {self.variant!r}.")
+        if self.units not in UNITS:
+            raise InputError(f"The offset units must be one of {', '.join(UNITS)}, not {self.units!r}.")
         return self
 
     @property
+    def uses_mixture(self) -> bool:
+        return self.sampler in ("gmm", "noise")
+
+    @property
     def label(self) -> str:
+        unit = "σ" if self.units == "sigma" else ""
         if self.sampler == "gmm":
-            return f"GMM-DDIM {self.variant} K={self.components} s={self.scale:g} eta={self.eta:g}"
+            return f"GMM-DDIM {self.variant} K={self.components} s={self.scale:g}{unit} eta={self.eta:g}"
+        if self.sampler == "noise":
+            return f"DDIM eta={self.eta:g} + noise of GMM K={self.components} s={self.scale:g}{unit}"
         if self.sampler == "ddim":
             return f"DDIM eta={self.eta:g}"
         return "DDPM"
@@ -77,10 +93,31 @@ def make_scheduler(spec: SamplerSpec, num_train_timesteps: int = 1000) -> Any:
             offset_scale=float(spec.scale),
             variant=spec.variant.rstrip("*"),
             share_offsets=spec.variant.endswith("*"),
+            offset_units=spec.units,
+            kernel="gaussian" if spec.sampler == "noise" else "mixture",
             **common,
         )
     sched.set_timesteps(int(spec.steps))
     return sched
+
+
+def load_model(kind: str = "trained") -> Any:
+    """The denoiser the samplers take: the trained UNet or the exact-score reference.
+
+    ``exact-uncond`` is the reference for the whole training set, ignoring the labels
+    (the trained UNet is class-conditional only).
+
+    Both raise ``ModelMissingError`` (the ``dvc pull`` sentence) when their files are absent.
+    """
+    if kind == "trained":
+        from engine.diffusion.model import load_unet
+
+        return load_unet()
+    if kind in ("exact", "exact-uncond"):
+        from engine.diffusion.exact import load_exact
+
+        return load_exact(conditional=kind == "exact")
+    raise InputError(f"The model must be one of {', '.join(MODELS)}, not {kind!r}.")
 
 
 @dataclass
@@ -114,7 +151,7 @@ def sample(
     size = int(unet.config.sample_size)
     channels = int(unet.config.in_channels)
     dim = channels * size * size
-    if spec.sampler == "gmm" and spec.variant.startswith("ortho") and int(spec.components) > dim:
+    if spec.uses_mixture and spec.variant.startswith("ortho") and int(spec.components) > dim:
         raise InputError(f"ORTHO offsets need at most {dim} mixture components for {size}x{size} images.")
     generator = torch.Generator().manual_seed(int(seed))
     x = torch.randn((n, channels, size, size), generator=generator)

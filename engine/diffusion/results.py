@@ -1,0 +1,217 @@
+"""The benchmark's stored results (``bench/gmm_ddim_results.json``) as tidy frames and a chart.
+
+``bench/gmm_ddim.py`` writes the file (every run per seed, and mean and SD over
+seeds); the page reads it, so a viewer sees measured quality next to the pictures
+without anything being sampled for the chart.  One chart function serves both.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.paths import REPO_ROOT
+
+RESULTS = REPO_ROOT / "bench" / "gmm_ddim_results.json"
+METRICS = {"fid": "classifier FID", "fd_pca": "Frechet distance, PCA-50 pixels"}
+MODEL_TITLES = {"trained": "trained model", "exact": "exact model", "exact-uncond": "exact model, unconditional"}
+KEY = ("model", "sampler", "variant", "K", "s", "units", "eta", "steps")
+
+# The fixed settings the benchmark runs at every step count (and the page highlights).
+GMM_SETTINGS = {
+    "absolute": {"variant": "ortho", "K": 8, "s": 1.0},
+    "sigma": {"variant": "ortho", "K": 16, "s": 8.0},
+}
+
+
+def series_label(row: dict[str, Any]) -> str:
+    """One short legend label per sampler setting (the legend, not the lines, carries the names)."""
+    sampler = row["sampler"]
+    if sampler == "ddpm":
+        return "DDPM"
+    if sampler == "ddim":
+        return f"DDIM eta {row['eta']:g}"
+    unit = "σ" if row["units"] == "sigma" else ""
+    setting = f"{row['variant']} K={int(row['K'])} s={row['s']:g}{unit}"
+    if sampler == "noise":
+        return f"DDIM eta {row['eta']:g} + noise matched to {setting}"
+    return f"GMM {setting} eta {row['eta']:g}"
+
+
+def is_fixed_setting(row: dict[str, Any]) -> bool:
+    """Baselines, and mixtures at ``GMM_SETTINGS`` (the sweep's other settings stay out of the chart)."""
+    if row["sampler"] not in ("gmm", "noise"):
+        return True
+    cfg = GMM_SETTINGS.get(row["units"])
+    return bool(cfg) and row["eta"] == 0.0 and all(row[k] == v for k, v in cfg.items())
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and SD (ddof 1) over seeds of every metric, one row per setting."""
+    df = pd.DataFrame(runs)
+    keys = [k for k in KEY if k in df]
+    out = []
+    for values, group in df.groupby(keys, dropna=False, sort=True):
+        row = {k: (None if pd.isna(v) else getattr(v, "item", lambda: v)()) for k, v in zip(keys, values)}
+        row["seeds"] = int(group["seed"].nunique())
+        row["n"] = int(group["n"].iloc[0])
+        for m in (*METRICS, "acc", "sec_per_sample"):
+            if m in group and group[m].notna().any():
+                row[f"{m}_mean"] = round(float(group[m].mean()), 4)
+                row[f"{m}_sd"] = round(float(group[m].std(ddof=1)) if len(group) > 1 else 0.0, 4)
+        out.append(row)
+    return out
+
+
+def load(path: str | Path = RESULTS) -> dict[str, Any] | None:
+    """The stored results, or None when the benchmark has not been run."""
+    p = Path(path)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def tidy(results: dict[str, Any]) -> pd.DataFrame:
+    """Long frame: one row per model, series, steps and metric, with mean, SD and band."""
+    rows = []
+    for r in results["summary"]:
+        if r["sampler"] == "real" or not is_fixed_setting(r):
+            continue
+        for m, title in METRICS.items():
+            if f"{m}_mean" not in r:
+                continue
+            mean, sd = r[f"{m}_mean"], r[f"{m}_sd"]
+            rows.append(
+                {
+                    "model": MODEL_TITLES.get(r["model"], r["model"]),
+                    "series": series_label(r),
+                    "steps": int(r["steps"]),
+                    "metric": title,
+                    "mean": mean,
+                    "sd": sd,
+                    "low": max(mean - sd, 1e-3),
+                    "high": mean + sd,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def floor(results: dict[str, Any]) -> dict[str, float]:
+    """Real-data floor per metric: held-out real digits against the rest (mean over seeds)."""
+    for r in results["summary"]:
+        if r["sampler"] == "real":
+            return {METRICS[m]: r[f"{m}_mean"] for m in METRICS}
+    return {}
+
+
+def chart(results: dict[str, Any], steps: int | None = None, series: list[str] | None = None) -> Any:
+    """Quality against steps: one panel per metric (rows) and model (columns).
+
+    Lines are seed means, bars the seed SD; the dashed line is the real-data floor;
+    ``steps`` draws a rule and enlarged points at the slider's step count; ``series``
+    (legend labels) restricts the lines shown.  Names live in the legend only, so
+    no label can overlap another.
+    """
+    import altair as alt
+
+    df = tidy(results)
+    if series:
+        df = df[df["series"].isin(series)]
+    base_floor = floor(results)
+    domain = sorted(df["series"].unique())
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=400, title=None)
+    color = alt.Color("series:N", scale=alt.Scale(domain=domain, scheme="tableau10"), legend=legend)
+    panels = []
+    for metric in METRICS.values():
+        row = []
+        for model in MODEL_TITLES.values():
+            part = df[(df["metric"] == metric) & (df["model"] == model)]
+            if part.empty:
+                continue
+            x = alt.X("steps:Q", scale=alt.Scale(type="log"), title="reverse steps", axis=alt.Axis(values=sorted(part["steps"].unique())))
+            y_scale = alt.Scale(type="log")
+            base = alt.Chart(part)
+            layers = [
+                base.mark_line(point=True).encode(
+                    x=x,
+                    y=alt.Y("mean:Q", scale=y_scale, title=metric),
+                    color=color,
+                    tooltip=["series", "steps", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("sd:Q", format=".2f")],
+                ),
+                base.mark_rule().encode(x=x, y="low:Q", y2="high:Q", color=color),
+            ]
+            if metric in base_floor:
+                layers.append(
+                    alt.Chart(pd.DataFrame({"floor": [base_floor[metric]]}))
+                    .mark_rule(strokeDash=[4, 4], color="gray")
+                    .encode(y="floor:Q")
+                )
+            if steps is not None:
+                layers.append(alt.Chart(pd.DataFrame({"steps": [steps]})).mark_rule(color="black", opacity=0.35).encode(x=x))
+                hit = part[part["steps"] == steps]
+                if not hit.empty:
+                    layers.append(
+                        alt.Chart(hit).mark_point(size=140, filled=True, opacity=0.9).encode(x=x, y="mean:Q", color=color)
+                    )
+            row.append(alt.layer(*layers).properties(title=f"{model}: {metric}", width=260, height=200))
+        if row:
+            panels.append(alt.hconcat(*row))
+    return alt.vconcat(*panels).resolve_scale(color="shared")
+
+
+def find(results: dict[str, Any], **match: Any) -> dict[str, Any] | None:
+    """The summary row whose fields equal ``match`` (absent fields must be None)."""
+    for r in results["summary"]:
+        if all(r.get(k) == match.get(k) for k in KEY):
+            return r
+    return None
+
+
+def comparison(results: dict[str, Any], model: str, units: str, steps: int, metric: str = "fid") -> dict[str, Any] | None:
+    """DDIM eta 0, GMM-DDIM at the fixed setting of ``units`` and its noise control at ``steps``.
+
+    ``margin_*`` is the difference of seed means in units of the SD of a difference of
+    two single-seed runs, sqrt(sd_a^2 + sd_b^2): more than 3 is a difference seed
+    noise does not explain.  None when the benchmark did not run that setting.
+    """
+    cfg = GMM_SETTINGS[units]
+    mix = dict(model=model, variant=cfg["variant"], K=cfg["K"], s=cfg["s"], units=units, eta=0.0, steps=steps)
+    ddim = find(results, model=model, sampler="ddim", eta=0.0, steps=steps)
+    gmm = find(results, sampler="gmm", **mix)
+    noise = find(results, sampler="noise", **mix)
+    if not (ddim and gmm and noise):
+        return None
+
+    def margin(a: dict, b: dict) -> float:
+        spread = (a[f"{metric}_sd"] ** 2 + b[f"{metric}_sd"] ** 2) ** 0.5
+        diff = a[f"{metric}_mean"] - b[f"{metric}_mean"]
+        return float("inf") if spread == 0 and diff > 0 else diff / max(spread, 1e-12)
+
+    return {
+        "ddim": ddim, "gmm": gmm, "noise": noise, "metric": metric,
+        "margin_vs_ddim": margin(ddim, gmm), "margin_vs_noise": margin(noise, gmm),
+    }  # fmt: skip
+
+
+def verdict(cmp: dict[str, Any]) -> str:
+    """Plain sentences: does the mixture beat DDIM, and does it beat plain noise of the same variance?"""
+    m = cmp["metric"]
+
+    def fmt(r: dict) -> str:
+        return f"{r[f'{m}_mean']:.1f} ± {r[f'{m}_sd']:.1f}"
+
+    def word(margin: float) -> str:
+        if margin > 3:
+            return f"better, by {margin:.1f} seed SDs"
+        if margin < -3:
+            return f"worse, by {-margin:.1f} seed SDs"
+        return f"no different within seed noise ({margin:+.1f} SDs)"
+
+    name = "FID" if m == "fid" else "PCA Frechet distance"
+    return (
+        f"{name}: DDIM eta 0 {fmt(cmp['ddim'])}, GMM-DDIM {fmt(cmp['gmm'])}, matched noise {fmt(cmp['noise'])} "
+        f"(mean ± SD over {cmp['gmm']['seeds']} seeds, n = {cmp['gmm']['n']}). "
+        f"GMM-DDIM against DDIM: {word(cmp['margin_vs_ddim'])}; against the matched-noise control: "
+        f"{word(cmp['margin_vs_noise'])}."
+    )
