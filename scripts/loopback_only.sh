@@ -22,7 +22,10 @@ fi
 
 if [ -z "$why_off" ]; then
   echo "network isolation: on (own network namespace, only loopback up)"
-  exec unshare --net -- bash -c 'ip link set lo up && CLINLAB_LOOPBACK_ONLY=1 exec "$@"' loopback-only "$@"
+  # 127.0.0.2 is a second loopback address for WebRTC: aiortc's ICE leaves out 127.0.0.1
+  # itself, so without it the live page's peers would have no candidate to meet on.
+  exec unshare --net -- bash -c 'ip link set lo up && ip addr add 127.0.0.2/8 dev lo &&
+    CLINLAB_LOOPBACK_ONLY=1 exec "$@"' loopback-only "$@"
 fi
 echo "network isolation: off ($why_off): the command runs in this machine's network"
 exec "$@"

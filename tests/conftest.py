@@ -12,6 +12,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
+# fixtures shared by several modules (the tiny diffusion models)
+pytest_plugins = ["tests.diffusion_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def repo() -> Path:

@@ -54,18 +54,22 @@ def write_clip(
         for p in vs.encode(None):
             out.mux(p)
         if a_s is not None:
-            n = int(audio_s * 44100)
-            t = np.arange(n) / 44100
-            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
-            for k in range(0, n, 1024):
-                af = av.AudioFrame.from_ndarray(tone[:, k:k + 1024], format="fltp", layout="mono")
-                af.sample_rate = 44100
-                af.pts = k
-                for p in a_s.encode(af):
-                    out.mux(p)
-            for p in a_s.encode(None):
-                out.mux(p)
+            t = np.arange(int(audio_s * 44100)) / 44100
+            encode_tone(out, a_s, 0.2 * np.sin(2 * np.pi * 440 * t))
     return path
+
+
+def encode_tone(out: av.container.OutputContainer, stream, samples: np.ndarray, rate: int = 44100) -> None:
+    """Encode mono ``samples`` (float, -1..1) into the audio ``stream`` of ``out`` and flush it."""
+    tone = np.ascontiguousarray(np.asarray(samples, np.float32)[None, :])
+    for k in range(0, tone.shape[1], 1024):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, k:k + 1024]), format="fltp", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = k
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
 
 
 def moving_face_frames(n: int = 45, size: tuple[int, int] = (640, 360), face_px: int = 80, seed: int = 0):

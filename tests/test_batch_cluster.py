@@ -19,7 +19,9 @@ import pytest
 
 from batch_helpers import check_outputs, children, kill_leftovers, make_archive
 
-ray = pytest.importorskip("ray")
+import ray
+
+pytestmark = pytest.mark.ray
 
 
 def _running_task_pids() -> list[int]:

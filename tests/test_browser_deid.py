@@ -7,6 +7,8 @@ download is checked with the exposure rule: the face is obscured in every frame.
 
 from __future__ import annotations
 
+import pytest
+
 import tempfile
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from engine.deid.audit import face_exposed
 from engine.video import probe, read_frames
 from media import moving_face_frames, write_clip
 from tests.browser import page_errors, settle
+
+pytestmark = pytest.mark.browser
 
 def _raw_dirs() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob(tempfiles.PREFIX + "*"))

@@ -23,6 +23,8 @@ from tests.browser import (
     settle,
 )
 
+pytestmark = pytest.mark.browser
+
 PAGES = app_pages()
 HOME_TITLE = next((p.title for p in PAGES if p.url_path == ""), None)
 

@@ -10,6 +10,8 @@ from engine.deid import auditlog, release
 from tests.browser import page_errors, require_chromium, serve_app, settle
 from tests.media import moving_face_frames, write_clip
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def log(tmp_path_factory):

@@ -12,6 +12,8 @@ from tests.media import moving_face_frames, write_clip
 from tests.test_browser_safety import serve_logged
 from tests.test_browser_safety_auth import auth_secrets, browser, provider  # noqa: F401 - fixtures
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def app(provider, tmp_path_factory):  # noqa: F811

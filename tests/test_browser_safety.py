@@ -42,6 +42,8 @@ from tests.browser import (
 )
 from tests import test_safety_fixtures as fx
 
+pytestmark = pytest.mark.browser
+
 UPLOADER = '[data-testid="stFileUploaderDropzoneInput"]'
 TOKEN = "Doe-Jane-1957"  # in every upload's file name: must never reach a log
 QC_PASSED = "QC passed"

@@ -13,14 +13,16 @@ import pytest
 from tests.browser import launch_chromium, page_errors, require_chromium, settle
 from tests.test_browser_safety import UPLOADER, serve_logged
 
+pytestmark = pytest.mark.browser
+
 SIGN_IN_TITLE = "Sign in to continue"
 CLIENT_SECRET = "test-client-secret-" + pysecrets.token_hex(8)
 
 
 @pytest.fixture(scope="module")
 def provider():
-    pytest.importorskip("authlib", reason="st.login needs Authlib (pip install Authlib)")
-    mock = pytest.importorskip("oidc_provider_mock", reason="pip install oidc-provider-mock")
+    import authlib  # noqa: F401 - st.login needs Authlib; in the lock
+    import oidc_provider_mock as mock
     with mock.run_server_in_thread(port=0) as server:
         yield f"http://localhost:{server.server_port}"
 

@@ -14,6 +14,8 @@ from engine.deid.pipeline import DeidSettings, deidentify_video
 from engine.video import probe, read_frames
 from media import moving_face_frames, trim, write_clip
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def audit():

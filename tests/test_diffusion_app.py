@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from tests.diffusion_fixtures import REPO, tiny_models  # noqa: F401  (fixture)
+from tests.diffusion_fixtures import REPO
 from engine.diffusion.sampling import SamplerSpec, grid, png_bytes, sample
 from engine.errors import InputError, ModelMissingError
+
+pytestmark = pytest.mark.training
 
 
 @pytest.fixture(scope="module")

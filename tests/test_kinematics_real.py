@@ -15,6 +15,8 @@ from engine.kinematics.export import OUTPUT_FILES, write_outputs
 from engine.kinematics.landmarks import LandmarkTable, extract_landmarks, track_summary
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 
+pytestmark = pytest.mark.slow
+
 # Frames 90-160: the woman walking across the lawn in side view (about two strides):
 # a real gait in the image plane.
 START, STOP = 90, 160

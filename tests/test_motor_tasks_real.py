@@ -14,6 +14,8 @@ import pytest
 from engine.kinematics.hand_landmarks import HandExtractor, extract_hands
 from engine.kinematics.tasks.analysis import analyse_task
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def hands_table(samples_dir):

@@ -20,6 +20,8 @@ from engine.kinematics.calibration import read_qca, reprojection_error, triangul
 from engine.kinematics.landmarks import INDEX
 from engine.errors import InputError
 
+pytestmark = pytest.mark.slow
+
 DATA = Path(__file__).resolve().parent.parent / "data" / "multiview" / "pose2sim_single"
 FRAMES = (10, 50, 90)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from engine.errors import InputError
+from media import encode_tone
 from engine.video import MAX_DURATION_S, MAX_PIXELS, probe, read_frames
 
 W, H, N, FPS = 160, 120, 10, 25
@@ -123,15 +124,7 @@ def audio_only(path: Path) -> Path:
     with av.open(str(path), "w", format="mp4") as out:
         s = out.add_stream("aac", rate=44100)
         s.layout = "mono"
-        tone = (0.1 * np.sin(np.arange(44100) / 10)).astype(np.float32)[None, :]
-        for k in range(0, 44100, 1024):
-            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, k:k + 1024]), format="fltp", layout="mono")
-            f.sample_rate = 44100
-            f.pts = k
-            for pk in s.encode(f):
-                out.mux(pk)
-        for pk in s.encode(None):
-            out.mux(pk)
+        encode_tone(out, s, 0.1 * np.sin(np.arange(44100) / 10))
     return path
 
 

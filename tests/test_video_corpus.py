@@ -20,6 +20,8 @@ from engine.deid.report import qc_summary
 from engine.errors import InputError
 from engine.video import VideoWriter, probe, read_frames
 
+pytestmark = pytest.mark.slow
+
 ACCEPTED = ["trimmed", "trimmed_mov", "zero_length_edit", "anamorphic", "vfr", "hevc10_rotated_mov", "fps60",
             "fps240", "two_audio_tc", "uhd", "webm", "phone_rotated", "odd_size", "concealed_corruption",
             "late_audio_mkv", "mpegts", "end_trimmed_by_edit"]

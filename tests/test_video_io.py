@@ -8,7 +8,7 @@ import pytest
 
 from engine.errors import InputError
 from engine.video import VideoWriter, probe, read_frames
-from media import moving_face_frames, write_clip
+from media import encode_tone, moving_face_frames, write_clip
 
 
 def _count_streams(path):
@@ -100,15 +100,7 @@ def test_audio_only(tmp_path):
     with av.open(str(p), "w", format="mp4") as out:
         s = out.add_stream("aac", rate=44100)
         s.layout = "mono"
-        tone = np.zeros((1, 44100), np.float32)
-        for k in range(0, 44100, 1024):
-            f = av.AudioFrame.from_ndarray(tone[:, k:k + 1024], format="fltp", layout="mono")
-            f.sample_rate = 44100
-            f.pts = k
-            for pk in s.encode(f):
-                out.mux(pk)
-        for pk in s.encode(None):
-            out.mux(pk)
+        encode_tone(out, s, np.zeros(44100))
     with pytest.raises(InputError, match="only audio"):
         probe(p)
 

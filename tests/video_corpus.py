@@ -140,7 +140,7 @@ def build(root: Path) -> dict[str, Variant]:
                           (96, 64), sync=True)
     # Two audio tracks (the second a commentary) and a QuickTime timecode track.
     two = root / "two_audio_tc.mov"
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=96x64:rate=30000/1001:duration=1.5",
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30000/1001:duration=1.5",
            "-f", "lavfi", "-i", f"aevalsrc='0.6*sin(2*PI*1000*t)*between(t\\,{MARK_S}\\,{MARK_S + 0.1})':s=48000:d=1.5",
            "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=44100:duration=1.5",
            "-map", "0:v", "-map", "1:a", "-map", "2:a",
@@ -149,7 +149,7 @@ def build(root: Path) -> dict[str, Variant]:
     v["two_audio_tc"] = Variant("two_audio_tc", two, (96, 64), sync=True)
     # Sound that starts 0.3 s after the picture (its beep still at MARK_S), in Matroska.
     late = root / "late_audio.mkv"
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=96x64:rate=30:duration=1.6", "-itsoffset", "0.3",
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:duration=1.6", "-itsoffset", "0.3",
            "-f", "lavfi", "-i", f"aevalsrc='0.6*sin(2*PI*1000*t)*between(t\\,{MARK_S - 0.3}\\,{MARK_S - 0.2})':s=48000:d=1.3",
            "-vf", f"drawbox=c=white:t=fill:enable='eq(n\\,{round(MARK_S * 30)})'", *x264, "-c:a", "aac", str(late))
     v["late_audio_mkv"] = Variant("late_audio_mkv", late, (96, 64), sync=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.people.identity import box_iou as iou  # noqa: F401 - pairwise IoU, shared with the people layer
+from engine.people.identity import box_iou as iou
 
 # A face detector's box spans brows to chin; the head reaches further up (hair,
 # crown) and sideways (ears).  Factors chosen so a frontal face box covers the head.

@@ -235,7 +235,7 @@ def deidentify_video(
                 ob(frame, i, i / info.fps)
             try:
                 fc = analyzer(frame, i)
-            except Exception:  # noqa: BLE001 - fail closed, whatever broke
+            except Exception:
                 log.exception("analysis failed on a frame; obscuring the whole frame")
                 failed.add(i)
                 qc["frames_failed_closed"] += 1

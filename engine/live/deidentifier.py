@@ -156,7 +156,7 @@ class LiveDeidentifier:
         try:
             self._pose.wait_idle()  # the extractor is the pose worker's until its last job is done
             self.last_result = s.export(self.fps, self.stats.summary())
-        except Exception:  # noqa: BLE001 - the page says the session could not be saved
+        except Exception:
             log.exception("finishing the live session failed")
         finally:
             if self._next_extractor is None and not self._closed:
@@ -172,7 +172,7 @@ class LiveDeidentifier:
         if self._session is not None or self.finishing:
             try:
                 self.finish()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("finishing the live session failed")
         self._bg.close()
         self._pose.close()
@@ -201,7 +201,7 @@ class LiveDeidentifier:
             s.n += 1
             try:
                 out, failed = self._analyse(s, frame, i, t)
-            except Exception:  # noqa: BLE001 - fail closed, whatever broke
+            except Exception:
                 log.exception("live analysis failed; covering the whole frame")
                 out, failed = cover_whole(frame, self.mode, "protection error"), True
             s.failed_closed += failed

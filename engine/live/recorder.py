@@ -68,7 +68,7 @@ class Recorder:
                 writer.close()
             else:
                 writer.abort()
-        except BaseException as err:  # noqa: BLE001 - reported by close()
+        except BaseException as err:
             self.error = err
             log.exception("recording failed")
             if writer is not None:

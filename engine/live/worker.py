@@ -84,7 +84,7 @@ class NewestWorker:
             t_run = time.perf_counter()
             try:
                 value = self._fn(*args)
-            except Exception:  # noqa: BLE001 - no result: the lag grows and the page fails closed
+            except Exception:
                 log.exception("%s failed", self._name)
                 value = None
                 ok = False
