@@ -47,7 +47,7 @@ def check_outputs(out_dir: Path, inputs: dict[str, Path], *, kinematics: bool = 
         names = {p.name for p in d.iterdir()}
         assert ALLOWED_VIDEO_FILES <= names, (d, names)
         extra = names - ALLOWED_VIDEO_FILES
-        assert extra <= {"kinematics"}, extra
+        assert extra <= {"kinematics", "tasks"}, extra
         if kinematics and "kinematics" in names:
             assert {p.name for p in (d / "kinematics").iterdir()} == KINEMATICS_FILES
     staging = out_dir / ".staging"

@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from batch_helpers import make_archive
+from batch_helpers import check_outputs, make_archive
 from engine.batch import aggregate, manifest as mf
 from engine.batch.tasks import process_video
 from engine.errors import InputError
@@ -156,3 +156,36 @@ def test_page_folders_are_confined_and_results_render(tmp_path, monkeypatch, rep
     assert [m.value for m in at.metric][:2] == ["1", "1"]
     assert at.selectbox[0].options == ["clinic/ward-b"]
 
+
+
+def test_batch_measures_motor_tasks_in_the_same_pass(tmp_path, monkeypatch, samples_dir):
+    """``--tasks``: each video's motor tasks from its original frames, a verdict per task in
+    the manifest's ``tasks`` column, outputs in videos/<id>/tasks/.  A clip with no hand gets
+    "hand not found", never a number; on a real clip with hands in view, Hands finds them."""
+    monkeypatch.setenv("ENGINE_THREADS", "1")
+    clips = make_archive(tmp_path / "in", 1, frames=6, corrupt=False)
+    real = tmp_path / "in" / "hands.mp4"  # half a second of the multi-person demo: hands in view
+    r = subprocess.run(["ffmpeg", "-v", "error", "-i", str(samples_dir / "pose2sim_multi_cam01.mp4"), "-frames:v", "30",
+                        "-c:v", "libx264", "-pix_fmt", "yuv420p", str(real)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out"
+    jobs = [["finger-tapping", "left", None, None], ["toe-tapping", "right", None, None]]
+    none = process_video(str(clips["ward-b/patient 0.mp4"]), str(out), {"tasks": jobs})
+    assert none["status"] == "done", none
+    verdicts = dict(v.split("=", 1) for v in none["tasks"].split("; "))
+    assert verdicts["finger-tapping:left"].startswith("Failed: hand not found in 100 % of frames"), verdicts
+    assert verdicts["toe-tapping:right"].startswith("Failed: right leg not found"), verdicts
+    tasks_dir = out / "videos" / none["video_id"] / "tasks"
+    features = json.loads((tasks_dir / "finger-tapping_left_features.json").read_text())
+    assert features.get("frequency_hz") is None, features  # a verdict, never a number
+    hands = process_video(str(real), str(out), {"tasks": jobs[:1]})
+    assert hands["status"] == "done" and hands["frames"] == 30, hands
+    assert "hand not found in 100 %" not in hands["tasks"], hands["tasks"]
+    check_outputs(out, {"a": clips["ward-b/patient 0.mp4"], "b": real})
+
+
+def test_batch_cli_refuses_a_leg_task_without_a_side(repo, tmp_path):
+    (tmp_path / "in").mkdir()
+    r = subprocess.run([sys.executable, "-m", "engine", "batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                        "--tasks", "toe-tapping"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: For toe tapping, give the side")

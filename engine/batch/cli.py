@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="parallel videos (default: every CPU of this machine, or of the cluster)")
     p.add_argument("--kinematics", action="store_true", help="also extract landmarks and angles, in the same decode")
+    p.add_argument("--tasks", metavar="TASK[:SIDE[:START-END]],...", default=None,
+                   help="also measure these motor tasks in every video, in the same decode "
+                        "(e.g. finger-tapping:left,rest-tremor:auto); outputs in videos/<id>/tasks/")
     p.add_argument("--mode", choices=("blur", "pixelate", "solid"), default="blur")
     p.add_argument("--no-audio", action="store_true", help="drop audio tracks (voices identify too)")
     p.add_argument("--max-retries", type=int, default=3, help="re-runs of a video whose worker died (default 3)")
@@ -40,6 +43,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_retries < 0:
         raise InputError("--max-retries must be 0 or more.")
+    tasks = None
+    if args.tasks:
+        from engine.kinematics.tasks import task_spec
+        from engine.kinematics.tasks.cli import parse_tasks
+
+        tasks = parse_tasks(args.tasks)
+        for task, side, *_ in tasks:  # refuse before any video is started
+            if side == "auto" and task_spec(task).source == "pose":
+                raise InputError(f"For {task_spec(task).title.lower()}, give the side: {task}:left or {task}:right.")
 
     def progress(p: dict) -> None:
         if args.quiet:
@@ -48,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
               f"of {p['total']}, {p['elapsed_s']:.0f} s", end="", file=sys.stderr, flush=True)
 
     summary = run_batch(args.input, args.output, address=args.address, workers=args.workers,
-                        kinematics=args.kinematics, mode=args.mode, keep_audio=not args.no_audio,
+                        kinematics=args.kinematics, tasks=tasks, mode=args.mode, keep_audio=not args.no_audio,
                         max_retries=args.max_retries, progress=progress)
     if not args.quiet:
         print(file=sys.stderr)

@@ -45,12 +45,12 @@ COLUMNS = [
     "source", "size", "mtime_ns", "video_id", "sha256", "status", "error",
     "frames", "fps", "width", "height", "duration_s", "rate_mode",
     "qc_passed", "frames_with_person", "frames_person_uncovered", "frames_failed_closed",
-    "kinematics", "kinematics_note", "person_measured", "persons_seen", "seconds", "node", "finished_at",
+    "kinematics", "kinematics_note", "person_measured", "persons_seen", "tasks", "seconds", "node", "finished_at",
     "review", "reviewed_by",
 ]
 _INT = ("size", "mtime_ns", "frames", "width", "height", "frames_with_person", "frames_person_uncovered", "frames_failed_closed",
         "person_measured", "persons_seen")
-_STR = ("source", "video_id", "sha256", "status", "error", "rate_mode", "kinematics", "kinematics_note", "node",
+_STR = ("source", "video_id", "sha256", "status", "error", "rate_mode", "kinematics", "kinematics_note", "tasks", "node",
         "finished_at", "review", "reviewed_by")
 REVIEW_STATES = ("awaiting", "approved")  # a done video awaits review until a person approves it
 

@@ -121,6 +121,7 @@ def run_batch(
     address: str | None = None,
     workers: int | None = None,
     kinematics: bool = False,
+    tasks: list[tuple[str, str, float | None, float | None]] | None = None,
     mode: str = "blur",
     keep_audio: bool = True,
     max_people: int = 3,
@@ -137,6 +138,9 @@ def run_batch(
     running cluster (``workers`` then caps the tasks in flight).  If Ray is already
     initialised in this process it is used as it is and left running.
 
+    ``tasks``: motor tasks measured in every video, as ``(task, side, start_s, end_s)``
+    (``engine.kinematics.tasks.cli.parse_tasks``).
+
     Returns a summary: counts of the whole manifest, what this run processed and
     skipped, its duration and videos per minute.
     """
@@ -148,8 +152,8 @@ def run_batch(
     if workers is not None and workers < 1:
         raise InputError("--workers must be at least 1.")
     out_dir.mkdir(parents=True, exist_ok=True)
-    options = {"kinematics": kinematics, "mode": mode, "keep_audio": keep_audio, "max_people": max_people,
-               "tmp_root": tmp_root}
+    options = {"kinematics": kinematics, "tasks": [list(t) for t in tasks or []], "mode": mode,
+               "keep_audio": keep_audio, "max_people": max_people, "tmp_root": tmp_root}
     with _Lock(out_dir):
         return _run_locked(in_dir, out_dir, address, workers, options, max_retries, progress, ray_kwargs, flush_every_s)
 

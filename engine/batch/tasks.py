@@ -32,7 +32,7 @@ from engine import tempfiles
 from engine.batch.manifest import RESULT, STAGING, VIDEOS
 from engine.errors import EngineError, InputError
 
-OPTION_DEFAULTS = {"kinematics": False, "mode": "blur", "keep_audio": True, "max_people": 3, "tmp_root": None}
+OPTION_DEFAULTS = {"kinematics": False, "tasks": [], "mode": "blur", "keep_audio": True, "max_people": 3, "tmp_root": None}
 
 _centerface = None  # one CenterFace per worker process, reused by every task it runs
 
@@ -139,17 +139,24 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
 
     probe(src)  # refuse an unreadable file before loading any model
     settings = DeidSettings(mode=opts["mode"], keep_audio=bool(opts["keep_audio"]), max_people=int(opts["max_people"]))
-    extractor = None
-    if opts["kinematics"]:
+    jobs = [tuple(t) for t in opts["tasks"]]
+    sources = _task_sources(jobs)
+    extractor = hands = None
+    if opts["kinematics"] or "pose" in sources:
         from engine.kinematics.landmarks import LandmarkExtractor
 
         extractor = LandmarkExtractor(people=False)  # fed by the de-identification's people pass
+    if "hands" in sources:
+        from engine.kinematics.hand_landmarks import HandExtractor
+
+        hands = HandExtractor()  # sees the original frames, like every measurement
     try:
-        res = deidentify_video(src, staging / "video.mp4", settings=settings,
+        res = deidentify_video(src, staging / "video.mp4", settings=settings, observers=[hands] if hands else [],
                                people_observers=[extractor.add] if extractor else [], centerface=_shared_centerface())
     finally:
-        if extractor is not None:
-            extractor.close()
+        for ext in (extractor, hands):
+            if ext is not None:
+                ext.close()
     label_unapproved(staging / "video.mp4", staging / "video.mp4")  # until approved (manifest "review", docs/review.md)
     report = res.report
     _write_json(staging / "deid_report.json", report)  # holds no file name (engine.deid.report)
@@ -162,10 +169,47 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
         "frames_person_uncovered": int(qc["frames_person_uncovered"]),
         "frames_failed_closed": int(qc["frames_failed_closed"]),
         "kinematics": "skipped", "kinematics_note": None, "person_measured": None, "persons_seen": None,
+        "tasks": None,
     }
-    if extractor is not None:
+    if opts["kinematics"]:
         fields.update(_kinematics(extractor, info.fps, staging / "kinematics"))
+    if jobs:
+        tables = {"pose": extractor.to_table(info.fps) if extractor else None,
+                  "hands": hands.to_table(info.fps) if hands else None}
+        fields["tasks"] = _motor_tasks(jobs, tables, staging / "tasks")
     return fields
+
+
+def _task_sources(jobs: list[tuple]) -> set[str]:
+    """Which landmarks the motor tasks need: ``hands`` (Hands + iris) and/or ``pose``."""
+    if not jobs:
+        return set()
+    from engine.kinematics.tasks import task_spec
+
+    return {task_spec(task).source for task, *_ in jobs}
+
+
+def _motor_tasks(jobs: list[tuple], tables: dict, outdir: Path) -> str:
+    """Each task's outputs in ``outdir`` and its verdict, as ``task:side=verdict`` joined by ``; ``.
+
+    A task that cannot be measured (no hand, too few cycles) is a verdict, not a failed
+    video: the blurred video and the other measures are still results.
+    """
+    from engine.kinematics.tasks import task_spec
+    from engine.kinematics.tasks.analysis import analyse_task
+    from engine.kinematics.tasks.report import write_outputs
+
+    verdicts = []
+    for task, side, start, end in jobs:
+        try:
+            res = analyse_task(task, tables[task_spec(task).source], side, start_s=start, end_s=end)
+        except InputError as err:
+            verdicts.append(f"{task}:{side}=not measured ({_one_line(err)})")
+            continue
+        stem = f"{res.task}_{res.side}" + (f"_{start:g}-{end:g}s" if start is not None and end is not None else "")
+        write_outputs(res, outdir, stem=stem)
+        verdicts.append(f"{task}:{res.side}={res.headline}")
+    return "; ".join(verdicts)
 
 
 def _kinematics(extractor, fps: float, outdir: Path) -> dict:
