@@ -102,6 +102,70 @@ class BlazeFace:
             m.close()
 
 
+class PoseHeads:
+    """Heads of up to ``max_people`` people from mediapipe Pose in tracking mode: the
+    fail-closed head cue of de-identification, beside the people layer.
+
+    The people layer (``engine.people``) runs Pose in static mode on each person's crop,
+    which measures everyone but loses a body Pose cannot read on its own (upside down in
+    a jump, blurred by a fast turn); Pose in tracking mode follows such a body through,
+    as the benchmark's real clips showed (bench/deid.py: without it, faces were exposed
+    on Sports2D and both Pose2Sim clips).  Its boxes only add to what is covered.
+
+    Legacy mediapipe Pose follows one person.  To see a room, slot k runs on the frame
+    with the people found by slots 0..k-1 greyed out; each slot keeps its own tracking
+    state, and the search stops at the first slot that finds nobody.  Slot 0 runs on
+    every frame and so does every slot that is following someone; a slot that found
+    nobody last time looks again only every ``search_every`` frames (each look costs
+    a whole Pose run).  A person it finds late is covered before that by the upload
+    path's look-ahead (the tracker's ``lead``), which is far longer than the wait.
+    """
+
+    def __init__(self, max_people: int = 3, min_confidence: float = 0.3, static: bool = False,
+                 search_every: int = 3) -> None:
+        import mediapipe as mp
+
+        self._slots = [
+            mp.solutions.pose.Pose(
+                static_image_mode=static,
+                model_complexity=1,  # the only complexity whose model ships in the wheel
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
+            for _ in range(max_people)
+        ]
+        self._following = [False] * max_people
+        self.search_every = max(1, search_every)
+        self._calls = 0
+
+    def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """Landmarks (33, 3: x, y, visibility) in pixels for each person found."""
+        h, w = rgb.shape[:2]
+        search = self._calls % self.search_every == 0
+        self._calls += 1
+        people: list[np.ndarray] = []
+        frame = rgb
+        for k, slot in enumerate(self._slots):
+            if k and not (search or self._following[k]):
+                break
+            res = slot.process(frame)
+            self._following[k] = res.pose_landmarks is not None
+            if res.pose_landmarks is None:
+                break
+            lm = np.array([[p.x * w, p.y * h, p.visibility] for p in res.pose_landmarks.landmark])
+            people.append(lm)
+            x0, y0 = np.floor(lm[:, :2].min(axis=0) - 0.1 * np.ptp(lm[:, :2], axis=0)).astype(int)
+            x1, y1 = np.ceil(lm[:, :2].max(axis=0) + 0.1 * np.ptp(lm[:, :2], axis=0)).astype(int)
+            if frame is rgb:
+                frame = rgb.copy()
+            frame[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 128
+        return people
+
+    def close(self) -> None:
+        for s in self._slots:
+            s.close()
+
+
 def shrink(frame: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     """``frame`` at most ``long_side`` px long (the cues' working size), and its scale."""
     h, w = frame.shape[:2]

@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from engine.deid.boxes import clip_boxes, merge_overlapping
-from engine.deid.cues import BlazeFace, CenterFace, face_heads, pose_head_box, shrink
+from engine.deid.cues import BlazeFace, CenterFace, PoseHeads, face_heads, pose_head_box, shrink
 from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker, Region
 from engine.errors import InputError
@@ -85,6 +85,7 @@ class FrameAnalyzer:
         self.centerface = centerface or CenterFace()
         self.blazeface = BlazeFace()
         self.pose = PeoplePose(max_people=settings.max_people)
+        self.tracking_pose = PoseHeads(max_people=settings.max_people)
 
     def __call__(self, frame: np.ndarray, index: int) -> FrameCues:
         h, w = frame.shape[:2]
@@ -103,6 +104,8 @@ class FrameAnalyzer:
             big, hi_scale = shrink(frame, self.s.hires_long_side)
             add(face_heads(self.centerface(big, self.s.face_threshold)), "centerface", hi_scale)
         add(face_heads(self.blazeface(small)), "blazeface", scale)
+        followed = [pose_head_box(lm) for lm in self.tracking_pose(small)]  # fail closed: follows hard bodies
+        add(np.array(followed).reshape(-1, 4), "pose", scale)
         persons = self.pose(frame)  # top-down, on each person's crop of the full frame
         people = [pose_head_box(p.landmarks) for p in persons]
         add(np.array(people).reshape(-1, 4), "pose", 1.0)
@@ -111,29 +114,20 @@ class FrameAnalyzer:
         if not boxes:
             return FrameCues(np.zeros((0, 4)), [], people, counts, persons)
         owner = np.full(len(boxes), -1)
-        owner[len(boxes) - len(persons):] = [p.id for p in persons]  # the pose boxes come last
+        if persons:
+            owner[len(boxes) - len(persons):] = [p.id for p in persons]  # the people layer's boxes come last
         clipped = clip_boxes(np.stack(boxes), w, h)
         heads, members = merge_overlapping(clipped, person=owner)
         cues = [tuple(sorted({labels[i] for i in m})) for m in members]
-        return FrameCues(tight_heads(clipped, labels, members, heads), cues, people, counts, persons)
+        # every head is the union of what every cue saw of it: a face detector's box
+        # alone can be a part of the face (bench/deid.py exposed faces on Pose2Sim when
+        # the pose's whole-head box was dropped wherever a face detector answered)
+        return FrameCues(heads, cues, people, counts, persons)
 
     def close(self) -> None:
         self.blazeface.close()
         self.pose.close()
-
-
-def tight_heads(boxes: np.ndarray, labels: list[str], members: list[list[int]], merged: np.ndarray) -> np.ndarray:
-    """One box per head, as tight as the cues allow: where a face detector saw the face,
-    the union of the face detectors' head boxes; only where none did, the pose's
-    whole-head estimate (sized from the body, larger: it must hold a head seen from
-    behind or too small for any face detector)."""
-    out = merged.copy()
-    for g, m in enumerate(members):
-        faces = [i for i in m if labels[i] != "pose"]
-        if faces and len(faces) < len(m):
-            b = boxes[faces]
-            out[g] = [b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()]
-    return out
+        self.tracking_pose.close()
 
 
 @dataclass
