@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO / "bench"))
 from engine.deid.audit import AuditDetector, face_exposed  # noqa: E402
 from engine.deid.boxes import iou  # noqa: E402
 from engine.deid.pipeline import deidentify_video  # noqa: E402
-from engine.video import VideoWriter, probe, read_frames  # noqa: E402
+from engine.video import probe, read_frames  # noqa: E402
+from engine.video_writer import VideoWriter  # noqa: E402
 import synthetic_faces  # noqa: E402
 
 REAL = {

@@ -131,7 +131,8 @@ def bench_follow(work: Path) -> list[dict]:
 def bench_rerender(work: Path, seconds: float, centerface) -> dict:
     from engine.deid.pipeline import deidentify_video
     from engine.deid.rerender import rerender
-    from engine.video import VideoWriter, probe
+    from engine.video import probe
+    from engine.video_writer import VideoWriter
 
     frames, _ = synthetic_faces.scenario("exit")
     short = work / "exit.mp4"

@@ -22,7 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.video import VideoWriter, probe, read_frames  # noqa: E402
+from engine.video import probe, read_frames  # noqa: E402
+from engine.video_writer import VideoWriter  # noqa: E402
 
 
 def bench(clip: Path, repeat: int) -> dict:

@@ -13,7 +13,8 @@ from engine.deid.release import UNAPPROVED_NAME
 from engine.deid.report import qc_summary, qc_timeline_chart
 from engine.deid.reviewjob import unapproved_bytes
 from engine.kinematics.landmarks import LandmarkExtractor
-from engine.video import FrameSampler, probe
+from engine.video import probe
+from engine.video_writer import FrameSampler
 from pages.ui import require_sign_in, session_dir, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured

@@ -141,7 +141,7 @@ def test_cli_writes_outputs_and_refuses_bad_parameters(sports2d_clip: Path, tmp_
 
 def test_a_video_without_anyone_is_refused_with_a_sentence(tmp_path: Path, capsys) -> None:
     from engine.cli import main
-    from engine.video import VideoWriter
+    from engine.video_writer import VideoWriter
 
     clip = tmp_path / "empty_room.mp4"
     with VideoWriter(clip, 30, (96, 64)) as w:

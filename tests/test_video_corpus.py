@@ -18,7 +18,8 @@ import pytest
 import video_corpus as vc
 from engine.deid.report import qc_summary
 from engine.errors import InputError
-from engine.video import VideoWriter, probe, read_frames
+from engine.video import probe, read_frames
+from engine.video_writer import VideoWriter
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from engine.errors import InputError
-from engine.video import VideoWriter, probe, read_frames
+from engine.video import probe, read_frames
+from engine.video_writer import VideoWriter
 from media import encode_tone, moving_face_frames, write_clip
 
 

@@ -29,7 +29,8 @@ from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker, Region
 from engine.errors import InputError
 from engine.people.pose import PeoplePose, Person
-from engine.video import VideoInfo, VideoWriter, probe, read_frames
+from engine.video import VideoInfo, probe, read_frames
+from engine.video_writer import VideoWriter
 
 log = logging.getLogger(__name__)
 

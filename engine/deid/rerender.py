@@ -25,7 +25,8 @@ from engine.deid import splice
 from engine.deid.mask import apply_mask, obscure_whole
 from engine.errors import InputError
 from engine.tempfiles import private_dir
-from engine.video import VideoInfo, VideoWriter, probe, read_frames
+from engine.video import VideoInfo, probe, read_frames
+from engine.video_writer import VideoWriter
 
 Progress = Callable[[int, int, float], None]
 Observer = Callable[[np.ndarray, int, float], None]

@@ -75,7 +75,7 @@ class ThumbCollector:
     ``blur_all`` is for frames that were not de-identified: each is blurred as a whole
     before anything is kept, so no raw frame stays in the session.
 
-    Why not ``engine.video.FrameSampler`` (the De-identify page's previews): that keeps
+    Why not ``engine.video_writer.FrameSampler`` (the De-identify page's previews): that keeps
     a fixed set of indices as raw arrays, fine for 60 previews, but 600 raw 480-px
     frames are hundreds of MB a session, it cannot blur before keeping, and frames
     past a container's under-counted ``n_frames`` would never be kept.  Here a stride

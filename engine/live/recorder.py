@@ -45,7 +45,7 @@ class Recorder:
             self.dropped += 1
 
     def _run(self) -> None:
-        from engine.video import VideoWriter
+        from engine.video_writer import VideoWriter
 
         w, h = self.size
         writer = None
