@@ -1,6 +1,8 @@
 """The live page end to end: a fake webcam that shows a face, streamed through
 streamlit-webrtc in headless Chromium; the face must be obscured in what the page
-displays and in the recording downloaded after STOP.
+displays and in the recording downloaded after STOP.  Finger tapping is set as the
+live motor task (its guidance and count are drawn on the covered frames); the scene
+has no hand, so after STOP the task's result is the quality screen's "hand not found".
 
 The fake camera plays a ``.y4m`` clip the test writes itself (the astronaut's face
 from scikit-image on a textured background, 640x480, static so the truth box is the
@@ -10,6 +12,7 @@ same in every frame whatever frame the browser shows).
 from __future__ import annotations
 
 import base64
+import re
 import time
 from pathlib import Path
 
@@ -95,6 +98,11 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
         page.goto(f"{base}/live")
         settle(page, timeout=120)
         assert page_errors(page) == []
+        task = page.locator('[data-testid="stSelectbox"]').filter(has_text="Motor task")
+        task.click(timeout=60_000)
+        page.get_by_role("option", name="Finger tapping").click(timeout=30_000)
+        page.get_by_text("Ask the patient:").wait_for(timeout=60_000)
+        settle(page, timeout=60)
         frame = page.frame_locator("iframe").first
         frame.get_by_role("button", name="START").click(timeout=60_000)
 
@@ -148,4 +156,8 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
         dl2.value.save_as(csv_path)
         header = csv_path.read_text().splitlines()[0]
         assert header.startswith("frame,time_s,person,landmark,x,y")
+
+        # the live task's result: the Motor tasks page's verdict, no number for a hand never seen
+        page.get_by_text("Counted live: 0 of 10").wait_for(timeout=60_000)
+        assert page.get_by_text(re.compile(r"Failed: hand not found in \d+ % of frames")).count() >= 1
         page.close()

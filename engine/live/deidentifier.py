@@ -45,6 +45,7 @@ from engine.live.worker import NewestWorker, Result
 log = logging.getLogger(__name__)
 
 BG_REST = 0.25  # after each look the background detector rests this share of its run time
+HANDS_REST = 0.25  # and Hands (a task): protection before measurement when the cores are busy
 
 
 class LiveDeidentifier:
@@ -76,7 +77,7 @@ class LiveDeidentifier:
         self._faces = FaceFinder(centerface)
         self._bg = NewestWorker(self._faces, "live-faces", rest=BG_REST)
         self._pose = NewestWorker(self._pose_job, "live-pose")
-        self._hands = NewestWorker(LiveTask.step, "live-hands")
+        self._hands = NewestWorker(LiveTask.step, "live-hands", rest=HANDS_REST)
         self._lock = threading.RLock()
         self._session: Session | None = None
         self._sessions = 0  # the one session counter: sessions started so far

@@ -76,7 +76,7 @@ class LiveTask:
                 start = int(np.searchsorted(self._times, st.start_s - 1e-9)) / rate
                 end = int(np.searchsorted(self._times, (st.end_s if st.end_s is not None else self._times[-1]) - 1e-9)) / rate
             res = analyse_task(self.task, table, self.side, start_s=start, end_s=end if end and end > (start or 0) else None)
-            res.meta.update(live=True, live_count=st.count, live_target=st.target)
+            res.meta.update(live=True, live_count=st.count, live_target=st.target, hands_hz=round(rate, 1))
             return res
         finally:
             self._ext.close()
