@@ -8,6 +8,7 @@ Kinematics page's formats (``engine.kinematics.export``).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from engine.kinematics.landmarks import LandmarkExtractor
 from engine.kinematics.tasks.analysis import TaskResult
 from engine.live.recorder import Recorder
 from engine.live.task import LiveTask
+
+log = logging.getLogger(__name__)
 
 NOMINAL_FPS = 30.0  # webcams; the tracker's hold and gap are counted in frames at this rate
 WINDOW_S = 0.5  # hold after the last sighting, and the largest gap a track bridges
@@ -98,6 +101,12 @@ class Session:
                 task = self.task.finish()
             except InputError as err:
                 note += str(err)
+            except Exception:  # the recording and the CSVs must not be lost with the task
+                log.exception("analysing the live motor task failed")
+                note += "The motor task could not be analysed; the recording and the landmarks are kept."
+            else:
+                if task is None:
+                    note += "No frame reached the hand detector before STOP, so the motor task has no result. "
         return LiveResult(
             video=video,
             frames=self.n,
