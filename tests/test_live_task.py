@@ -49,6 +49,11 @@ def test_live_tapping_count_is_the_offline_count_and_the_truth():
     assert any(s.message == "7 of 10" for s in running)
     end = states[-1]
     assert end.phase == DONE and end.count == 10 and end.message.startswith("Done: 10 of 10")
+    # the start mark: the first frame of the first 0.5 s with the hand in every frame
+    seen = np.zeros(table.n_frames, bool)
+    seen[list(per_frame(table, "right"))] = True
+    first = next(i for i in range(table.n_frames) if seen[i:i + 16].all())
+    assert end.start_s == pytest.approx(first / table.fps)
     # the stretch the counter ran on, analysed offline: the same ten cycles
     res = analyse_task("finger-tapping", table, "right", start_s=end.start_s, end_s=end.end_s)
     assert res.verdict != "Failed" and res.features["n_cycles"] == 10
@@ -92,7 +97,8 @@ def test_tremor_is_timed_and_leg_tasks_are_refused_live():
     states = feed(LiveTaskCounter("postural-tremor", "right"), table)
     assert any(s.message == "Hold still: 4 of 10 s" for s in states)
     end = states[-1]
-    assert end.phase == DONE and end.count == 10 and end.end_s - end.start_s == pytest.approx(10.0, abs=0.05)
+    assert end.phase == DONE and end.count == 10 and end.start_s == 0.0
+    assert end.end_s == pytest.approx(10.0, abs=0.05)
     res = analyse_task("postural-tremor", table, "right", start_s=end.start_s, end_s=end.end_s)
     assert abs(res.features["dominant_hz"] - 5.0) <= 0.2
     with pytest.raises(InputError, match="legs"):

@@ -76,7 +76,7 @@ class LiveTaskCounter:
         self._t: list[float] = []
         self._xyz: list[np.ndarray] = []
         self._seen_since: float | None = None  # start of the current run of frames with the hand in view
-        self._start: int | None = None  # index into the buffers where the task started
+        self._started = False  # the buffers hold the frames since the task started (before: the current run in view)
         self._last_count_t = -np.inf
         self._state = LiveTaskState(SHOW, self._show_message(False), 0, self.target, self.unit)
 
@@ -104,18 +104,20 @@ class LiveTaskCounter:
         self._t.append(float(t))
         self._xyz.append(xyz)
         self._seen_since = (self._seen_since if self._seen_since is not None else t) if found else None
-        if self._start is None:
+        if not self._started:
+            # nothing before the current run of frames with the hand in view is kept
+            keep = int(np.searchsorted(self._t, self._seen_since)) if found else len(self._t)
+            self._t, self._xyz = self._t[keep:], self._xyz[keep:]
             if found and t - self._seen_since >= self.steady_s - 1e-9:
-                self._start = int(np.searchsorted(self._t, self._seen_since))
+                self._started = True
             else:
-                self._t, self._xyz = self._t[-1:], self._xyz[-1:]  # nothing before the start is kept
                 self._state = LiveTaskState(SHOW, self._show_message(other is not None), 0, self.target, self.unit)
                 return self._state
         return self._running(t, found, other is not None)
 
     def _running(self, t: float, found: bool, other_seen: bool) -> LiveTaskState:
         s = self._state
-        start_s = self._t[self._start]
+        start_s = self._t[0]
         count, amp = s.count, s.amplitude
         if self.cycles_task:
             if t - self._last_count_t >= self.every_s - 1e-9:
@@ -145,8 +147,8 @@ class LiveTaskCounter:
 
     def _count(self) -> tuple[int, float | None]:
         """The offline analysis's cycles over the stretch so far."""
-        t = np.asarray(self._t[self._start:])
-        series = LandmarkSeries(t, np.stack(self._xyz[self._start:]), HAND_INDEX, 0.0, self.side)
+        t = np.asarray(self._t)
+        series = LandmarkSeries(t, np.stack(self._xyz), HAND_INDEX, 0.0, self.side)
         x, _, _ = cycle_signal(self.task, series)
         cycles, _ = detect_cycles(t, x, min_amplitude=task_module(self.task).MIN_AMPLITUDE)
         if cycles.empty:
