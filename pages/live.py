@@ -80,10 +80,11 @@ angles = c3.multiselect(
 
 t1, t2 = st.columns([2, 2])
 task = t1.selectbox(
-    "Motor task", (None, *LIVE_TASKS), key="live_task",
-    format_func=lambda n: "None (recording only)" if n is None else task_spec(n).title,
+    "Motor task", ("none", *LIVE_TASKS), key="live_task",
+    format_func=lambda n: "None (recording only)" if n == "none" else task_spec(n).title,
     help="Counted live on the patient's hand; set it before START (it applies from the next START).",
 )
+task = None if task == "none" else task
 side = t2.radio("Side (the patient's)", ("left", "right"), index=1, horizontal=True, key="live_task_side")
 if task is not None:
     st.info(f"Ask the patient: “{task_spec(task).instruction}” The count and the guidance appear on the video.",

@@ -153,7 +153,7 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
         assert header.startswith("frame,time_s,person,landmark,x,y")
 
         # a motor task in a second session (after the first, so Hands does not load the checks above)
-        page.locator('[data-testid="stSelectbox"]').filter(has_text="Motor task").click(timeout=60_000)
+        page.get_by_role("combobox", name="Motor task").click(timeout=60_000)
         page.get_by_role("option", name="Finger tapping").click(timeout=30_000)
         page.get_by_text("Ask the patient:").wait_for(timeout=60_000)
         settle(page, timeout=60)
