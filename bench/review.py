@@ -103,7 +103,7 @@ def bench_proposals(name: str, work: Path, centerface) -> dict:
 
 
 def _follow(frames, truth, start: int = 0) -> dict:
-    from engine.deid.corrections import Follower
+    from engine.deid.follow import Follower
 
     f = Follower(frames[start], np.asarray(truth[start], dtype=float))
     t = time.perf_counter()

@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from engine.deid import corrections as corr
+from engine.deid.follow import Follower
 from engine.deid import splice
 from engine.deid.mask import apply_mask, obscure_whole
 from engine.errors import InputError
@@ -96,7 +97,7 @@ def rerender(
     todo = set(g.touched(changed_frames(cs, report.get("corrections") or []))) if g else None
     if todo is not None and len(todo) == len(g.starts):
         todo = None  # every group changes: one plain encode is simpler
-    followers: dict[int, corr.Follower] = {}
+    followers: dict[int, Follower] = {}
     followed: dict[int, dict[int, list[float]]] = {k: {} for k, c in enumerate(cs) if c.action == "add"}
     new = copy.deepcopy(report)
     new.pop("output_sha256", None)  # describes the previous rendering, not this one
@@ -112,7 +113,7 @@ def rerender(
             if c.action != "add" or not c.covers(j):
                 continue
             if c.follow and j == c.start:
-                followers[k] = corr.Follower(frame, np.asarray(c.box))
+                followers[k] = Follower(frame, np.asarray(c.box))
                 drawn[k] = followers[k].box
             elif c.follow and k in followers:
                 drawn[k] = followers[k].step(frame)
