@@ -121,6 +121,7 @@ with right:
         label = f"Frame {p['frame']} ({p['start']}–{p['end']}): {', '.join(p['reasons'])}"
         if st.button(label, key=f"prop_{k}", use_container_width=True):
             st.session_state["review_frame"] = int(p["frame"])
+            st.session_state["review_prop"] = k
     if not job["proposals"]:
         st.caption("Nothing was flagged; scrub the video below.")
 
@@ -139,6 +140,14 @@ if o_idx in job["originals"].jpegs:
 if b_idx in job["outputs"].jpegs:
     b.image(job["outputs"].jpegs[b_idx], caption=f"De-identified, frame {b_idx}")
 st.caption(f"Frames you have looked at: {len(job['reviewed'])}")
+chosen = st.session_state.get("review_prop")
+if chosen is not None and chosen < len(job["proposals"]):
+    p = job["proposals"][chosen]
+    strip, step = reviewjob.span_strip(job, p)
+    n_seg = sum(b - a + 1 for a, b in p.get("segments") or [[p["start"], p["end"]]])
+    st.image(strip)
+    st.caption(f"Proposal {chosen + 1}: the de-identified picture around its flagged regions in "
+               f"{'every' if step == 1 else f'every {step}th'} frame of its {n_seg} flagged frames")
 
 st.subheader("Reviewer")
 mode = auth_policy().mode
