@@ -7,8 +7,9 @@ its box in a frame is the bounding box of that turned rectangle.  Each frame, a
 window around the predicted centre is cut out, scaled so the region is about
 :data:`WORK` px wide, and turned back by the region's angle (and by a few degrees
 either way); the region's *appearance* (grey levels at that working size, upright)
-is matched in it by normalised cross-correlation at several widths and heights
-apart (a head turning away narrows, one coming closer grows).  The best match, less
+is matched in it by normalised cross-correlation, first at the predicted size and
+angle, then about the place found at other sizes, widths and heights (a head turning
+away narrows, one coming closer grows).  The best match, less
 a weak penalty for straying from the predicted place and for changing size or angle
 without clear evidence, moves the state.
 
@@ -144,10 +145,17 @@ class Follower:
         if same[1] is not None:
             turn, _, _, mx, my, tw, th = same[1][:7]
             near = (mx + tw / 2, my + th / 2)
+            for k in SCALES:  # the size, then the width at that height, then the height at that width
+                if k != 1:
+                    best = max(best, self._match(frame, pred, turn, k, k, cur, near), key=lambda b: b[0])
+            ky = best[1][2]
             for kx in SCALES:
-                for ky in SCALES:
-                    if kx != 1 or ky != 1:
-                        best = max(best, self._match(frame, pred, turn, kx, ky, cur, near), key=lambda b: b[0])
+                if kx != ky:
+                    best = max(best, self._match(frame, pred, turn, kx, ky, cur, near), key=lambda b: b[0])
+            kx = best[1][1]
+            for ky in SCALES:
+                if ky != kx:
+                    best = max(best, self._match(frame, pred, turn, kx, ky, cur, near), key=lambda b: b[0])
         if best is not same and min(best[1][1:3]) < 1 and not _whole(best[1]):
             best = same  # it shrinks only where the whole region matches: a part hidden must not shrink it
         self.score, found = best
