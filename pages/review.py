@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from engine.deid import corrections as corr
-from engine.deid import reviewjob, signoff
+from engine import auth
+from engine.deid import reviewjob, signoff, tokens
 from engine.deid.cues import CenterFace
 from engine.deid.report import qc_summary, qc_timeline_chart
 from engine.errors import InputError
@@ -154,6 +155,12 @@ mode = auth_policy().mode
 reviewer = _reviewer(mode)
 if mode == "on" and reviewer:
     st.caption(f"Signed in as {reviewer.email or reviewer.name}: corrections and the approval are recorded under this identity.")
+    with st.expander("Approve from a script instead"):
+        if "cli_token" not in st.session_state:
+            st.session_state["cli_token"] = tokens.issue(reviewer, auth._plain(st.secrets.get("auth") or {}))
+        st.code(st.session_state["cli_token"], language=None)
+        st.caption("Your token for `python -m engine approve ... --token TOKEN` (or `$CLINLAB_APPROVAL_TOKEN`): "
+                   "it approves as you, for 12 hours; keep it to yourself.")
 
 st.subheader("Corrections")
 w, h = report["input"]["width"], report["input"]["height"]
