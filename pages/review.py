@@ -226,6 +226,8 @@ if job["approved"]:
                        mime="application/json", on_click="ignore")
     d3.download_button("One-page summary (HTML)", rel["html"], file_name=f"approval_{rel['record']['seq']:05d}.html",
                        mime="text/html", on_click="ignore")
+    d3.download_button("One-page summary (PDF)", rel["pdf"], file_name=f"approval_{rel['record']['seq']:05d}.pdf",
+                       mime="application/pdf", on_click="ignore")
 else:
     d1.download_button("Download UNAPPROVED MP4", reviewjob.unapproved_video(job), file_name="deidentified_UNAPPROVED_not_reviewed.mp4",
                        mime="video/mp4", on_click="ignore")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -272,7 +273,10 @@ def test_cli_approve_where_sign_in_is_configured_needs_a_token(deidentified, tmp
     assert not log.exists()  # nothing appended
     token = tokens.issue(signoff.Reviewer("Dr A", "sign-in", email="a@example.org", subject="123"), AUTH)
     env["CLINLAB_APPROVAL_TOKEN"] = token
-    ok = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    pdf = tmp_path / "approval.pdf"
+    ok = subprocess.run(args + ["--summary", str(pdf)], cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
     assert ok.returncode == 0, ok.stderr
     rec = auditlog.read(log)[0]["reviewer"]
     assert (rec["name"], rec["source"], rec["email"], rec["subject"]) == ("Dr A", "sign-in", "a@example.org", "123")
+    data = pdf.read_bytes()  # the one-page PDF summary
+    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) == 1 and b"audit record 0" in data

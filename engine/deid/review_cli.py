@@ -2,7 +2,7 @@
 
     python -m engine rerender IN.mp4 --report REPORT.json --corrections C.json -o OUT.mp4 [--previous DEID.mp4] [--report-out R2.json]
     python -m engine approve OUT.mp4 --report REPORT.json --reviewer NAME [--token T] [--corrections C.json]
-                             [--input IN.mp4] [--reviewed 0-30,45] --log AUDIT.jsonl [--summary S.html]
+                             [--input IN.mp4] [--reviewed 0-30,45] --log AUDIT.jsonl [--summary S.html|S.pdf]
     python -m engine verify-log AUDIT.jsonl [--expect-head HASH]
 
 ``approve`` appends one chained record and prints it (exit 0); where sign-in is
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--input", type=Path, help="the original video, to record its SHA-256 if the report lacks it")
     a.add_argument("--reviewed", default="", help="frames the reviewer looked at, e.g. 0-30,45")
     a.add_argument("--log", type=Path, required=True, help="the deployment's audit log (JSON lines)")
-    a.add_argument("--summary", type=Path, help="also write a one-page HTML summary of the record")
+    a.add_argument("--summary", type=Path, help="also write a one-page summary of the record (PDF if the name ends in .pdf, else HTML)")
     a.add_argument("--batch", type=Path, metavar="OUT_DIR",
                    help="the batch output folder the video belongs to: its manifest row is marked approved")
     a.set_defaults(func=run_approve)
@@ -146,7 +146,12 @@ def run_approve(args: argparse.Namespace) -> int:
 
         mf.mark_approved(args.batch / mf.MANIFEST, args.output.resolve().parent.name, reviewer.name)
     if args.summary:
-        args.summary.write_text(signoff.summary_html(record), encoding="utf-8")
+        if args.summary.suffix.lower() == ".pdf":
+            from engine.deid.summary_pdf import summary_pdf
+
+            args.summary.write_bytes(summary_pdf(record))
+        else:
+            args.summary.write_text(signoff.summary_html(record), encoding="utf-8")
     print(json.dumps({"seq": record["seq"], "hash": record["hash"], "output_sha256": record["output_sha256"]}))
     return 0
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.deid import auditlog, release, review, signoff
 from engine.deid.rerender import rerender
+from engine.deid.summary_pdf import summary_pdf
 from engine.tempfiles import private_dir
 
 Progress = Callable[[int, int, float], None]
@@ -122,7 +123,8 @@ def approve(job: dict, reviewer: signoff.Reviewer, sign_in_mode: str, log: Path 
         proposals=job["report"].get("review"), output_sha256=auditlog.sha256_bytes(video),
     )
     record = signoff.approve(log, body)
-    job["approved"] = {"record": record, "video": video, "name": body["released_as"], "html": signoff.summary_html(record)}
+    job["approved"] = {"record": record, "video": video, "name": body["released_as"], "html": signoff.summary_html(record),
+                       "pdf": summary_pdf(record)}
     return record
 
 

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 import tomllib
 from pathlib import Path
@@ -27,6 +28,7 @@ from engine import auth
 from engine.deid.signoff import Reviewer, cli_reviewer
 from engine.errors import InputError
 
+SECRETS_ENV = "CLINLAB_SECRETS"
 LIFETIME_S = 12 * 3600  # a working day
 _CONTEXT = b"clinlab approval token v1"
 
@@ -73,11 +75,13 @@ def verify(token: str, auth_section: Mapping[str, Any], now: float | None = None
 
 def secrets_auth(paths: list[Path] | None = None) -> dict | None:
     """The ``[auth]`` section the app itself would read: ``~/.streamlit/secrets.toml``,
-    then the project's ``.streamlit/secrets.toml`` over it (Streamlit's order)."""
+    then the project's ``.streamlit/secrets.toml`` over it (Streamlit's order), then
+    ``$CLINLAB_SECRETS`` (a server started with ``--secrets.files`` elsewhere)."""
     from engine.paths import REPO_ROOT
 
     merged: dict = {}
-    for p in paths or [Path.home() / ".streamlit" / "secrets.toml", REPO_ROOT / ".streamlit" / "secrets.toml"]:
+    extra = [Path(os.environ[SECRETS_ENV])] if os.environ.get(SECRETS_ENV) else []
+    for p in paths or [Path.home() / ".streamlit" / "secrets.toml", REPO_ROOT / ".streamlit" / "secrets.toml", *extra]:
         if p.is_file():
             try:
                 merged.update(tomllib.loads(p.read_text(encoding="utf-8")).get("auth") or {})
