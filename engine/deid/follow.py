@@ -40,7 +40,8 @@ PRIOR = 0.15  # score lost per region size away from the predicted place
 RESIZE = 0.004  # ... per side resized, and per turn: size and angle change on clear evidence only
 TURN = 0.004
 BLOCKS_KEPT = 5  # of the appearance's 3 x 3 blocks, the best this many score a place
-MAX_LOST_GROWTH = 2.0  # a lost region grows by 2 % a frame up to this
+MAX_LOST_GROWTH = 2.0  # a lost region grows by 2 % a frame up to this times its last confirmed size
+MAX_UNCONFIRMED_GROWTH = 8.0  # a region matched only in part grows at most to this times its last confirmed size
 
 
 class Follower:
@@ -176,8 +177,8 @@ class Follower:
         whole = _whole(found)
         if whole:  # the size's trend is learnt from whole matches only ...
             self.growth = 0.7 * self.growth + 0.3 * np.log(self.wh / was)
-        else:  # ... and without one the region does not shrink
-            self.wh = np.maximum(self.wh, was)
+        else:  # ... and without one the region does not shrink (nor grow without bound)
+            self.wh = np.minimum(np.maximum(self.wh, was), np.maximum(was, MAX_UNCONFIRMED_GROWTH * self.found_wh))
             self.growth *= 0.5
         if self.score >= CONFIDENT and whole:  # nothing hides it: its look may be learnt
             self.found_wh = self.wh.copy()
