@@ -3,12 +3,15 @@
 Prints one JSON line per measurement:
 
 - ``proposals`` (one per synthetic clip of bench/synthetic_faces.py, known boxes): the
-  pipeline with the second look, then the review proposals; how many frames a reviewer
-  is asked to open (and the share of all frames), how many the proposals' spans cover,
-  and, of the frames where a cue that ran missed a true face (``cue_missed``: a cue
-  that ran on the frame did not see it) and where every cue missed it (``all_missed``:
-  covered by the tracker alone, or not at all), how many are proposed frames and how
-  many lie in a proposal's span;
+  pipeline with the second look, then the review proposals.  A proposal is one review
+  unit: a frame to open and the segments of flagged frames it stands for, shown
+  together as one strip (engine/deid/review.py).  ``proposed_frames`` counts the
+  units (and ``proposed_fraction`` their share of all frames: the goal's "under 10 %");
+  ``span_frames`` the frames of their segments (``span_fraction``); of the frames
+  where a cue that ran missed a true face (``cue_missed``: a cue that ran on the frame
+  did not see it) and where every cue missed it (``all_missed``: covered by the tracker
+  alone, or not at all), how many are a unit's frame to open and how many lie in its
+  segments (the goal's "contain every frame");
 - ``follow``: the IoU of a drawn, followed correction with the true box over 3 s of a
   moving (and growing or shrinking) synthetic face, and on the synthetic clips;
 - ``rerender``: seconds (wall and CPU) to re-render a clip (default 1 minute of 1280x720
@@ -66,7 +69,7 @@ def cue_misses(report: dict, truth: list[list[tuple]]) -> tuple[set[int], set[in
 
     some, every = set(), set()
     for j, f in enumerate(report["frames"]):
-        ran = _cues_that_ran(report["settings"], j)
+        ran = _cues_that_ran(report["settings"], j, (report["input"]["width"], report["input"]["height"]))
         for tb in truth[j]:
             seen = {c for r in _inside(tb, f["regions"], True) for c in r["cues"]}
             if ran - seen:
@@ -87,20 +90,20 @@ def bench_proposals(name: str, work: Path, centerface) -> dict:
     seconds = time.perf_counter() - t
     props = propose(res.report, look.found)
     frames = {p.frame for p in props}
-    spans = {j for p in props for j in range(p.start, p.end + 1)}
+    spans = {j for p in props for j in p.frames}
     some, every = cue_misses(res.report, truth)
     n = res.frames
     return {
         "bench": "proposals", "clip": f"synthetic_{name}", "frames": n, "deid_s": round(seconds, 2),
         "proposed_frames": len(frames), "proposed_fraction": round(len(frames) / n, 3),
-        "span_frames": len(spans), "second_look_unmasked": sum("unmasked face-like" in p.reasons for p in props),
+        "span_frames": len(spans), "span_fraction": round(len(spans) / n, 3), "second_look_unmasked": sum("unmasked face-like" in p.reasons for p in props),
         "cue_missed": len(some), "cue_missed_in_proposed_frames": len(some & frames), "cue_missed_in_spans": len(some & spans),
         "all_missed": len(every), "all_missed_in_proposed_frames": len(every & frames), "all_missed_in_spans": len(every & spans),
     }
 
 
 def _follow(frames, truth, start: int = 0) -> dict:
-    from engine.deid.corrections import Follower
+    from engine.deid.follow import Follower
 
     f = Follower(frames[start], np.asarray(truth[start], dtype=float))
     t = time.perf_counter()

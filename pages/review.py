@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from engine.deid import corrections as corr
-from engine.deid import reviewjob, signoff
+from engine import auth
+from engine.deid import reviewjob, signoff, tokens
 from engine.deid.cues import CenterFace
 from engine.deid.report import qc_summary, qc_timeline_chart
 from engine.errors import InputError
@@ -121,6 +122,7 @@ with right:
         label = f"Frame {p['frame']} ({p['start']}–{p['end']}): {', '.join(p['reasons'])}"
         if st.button(label, key=f"prop_{k}", use_container_width=True):
             st.session_state["review_frame"] = int(p["frame"])
+            st.session_state["review_prop"] = k
     if not job["proposals"]:
         st.caption("Nothing was flagged; scrub the video below.")
 
@@ -139,12 +141,26 @@ if o_idx in job["originals"].jpegs:
 if b_idx in job["outputs"].jpegs:
     b.image(job["outputs"].jpegs[b_idx], caption=f"De-identified, frame {b_idx}")
 st.caption(f"Frames you have looked at: {len(job['reviewed'])}")
+chosen = st.session_state.get("review_prop")
+if chosen is not None and chosen < len(job["proposals"]):
+    p = job["proposals"][chosen]
+    strip, step = reviewjob.span_strip(job, p)
+    n_seg = sum(b - a + 1 for a, b in p.get("segments") or [[p["start"], p["end"]]])
+    st.image(strip)
+    st.caption(f"Proposal {chosen + 1}: the de-identified picture around its flagged regions in "
+               f"{'every' if step == 1 else f'every {step}th'} frame of its {n_seg} flagged frames")
 
 st.subheader("Reviewer")
 mode = auth_policy().mode
 reviewer = _reviewer(mode)
 if mode == "on" and reviewer:
     st.caption(f"Signed in as {reviewer.email or reviewer.name}: corrections and the approval are recorded under this identity.")
+    with st.expander("Approve from a script instead"):
+        if "cli_token" not in st.session_state:
+            st.session_state["cli_token"] = tokens.issue(reviewer, auth._plain(st.secrets.get("auth") or {}))
+        st.code(st.session_state["cli_token"], language=None)
+        st.caption("Your token for `python -m engine approve ... --token TOKEN` (or `$CLINLAB_APPROVAL_TOKEN`): "
+                   "it approves as you, for 12 hours; keep it to yourself.")
 
 st.subheader("Corrections")
 w, h = report["input"]["width"], report["input"]["height"]
@@ -210,6 +226,8 @@ if job["approved"]:
                        mime="application/json", on_click="ignore")
     d3.download_button("One-page summary (HTML)", rel["html"], file_name=f"approval_{rel['record']['seq']:05d}.html",
                        mime="text/html", on_click="ignore")
+    d3.download_button("One-page summary (PDF)", rel["pdf"], file_name=f"approval_{rel['record']['seq']:05d}.pdf",
+                       mime="application/pdf", on_click="ignore")
 else:
     d1.download_button("Download UNAPPROVED MP4", reviewjob.unapproved_video(job), file_name="deidentified_UNAPPROVED_not_reviewed.mp4",
                        mime="video/mp4", on_click="ignore")

@@ -4,9 +4,11 @@ name, and the audit record names the provider's subject."""
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
-from engine.deid import auditlog
+from engine.deid import auditlog, tokens
 from tests.browser import page_errors, settle
 from tests.media import moving_face_frames, write_clip
 from tests.test_browser_safety import serve_logged
@@ -26,7 +28,7 @@ def app(provider, tmp_path_factory):  # noqa: F811
     log = root / "audit.jsonl"
     with serve_logged(root / "tmp", root / "server.log", extra_args=["--secrets.files", str(secrets)],
                       env={"CLINLAB_AUDIT_LOG": str(log)}) as base:
-        yield {"base": base, "log": log}
+        yield {"base": base, "log": log, "secrets": secrets}
 
 
 def test_signed_in_reviewer_approves_under_their_identity(browser, app, tmp_path):  # noqa: F811
@@ -49,6 +51,10 @@ def test_signed_in_reviewer_approves_under_their_identity(browser, app, tmp_path
     page.get_by_text("Not approved yet").wait_for(timeout=240_000)
     settle(page, timeout=60)
     assert page.get_by_label("Your name (this installation has no sign-in)").count() == 0, "a typed name was offered"
+    page.get_by_text("Approve from a script instead").click()  # the token for the command line names this reviewer
+    settle(page, timeout=30)
+    token = page.locator('[data-testid="stCode"] code').first.inner_text().strip()
+    assert tokens.verify(token, tomllib.loads(app["secrets"].read_text())["auth"]).subject == "reviewer-42"
     page.get_by_text("I have looked at the proposed frames").click()
     settle(page, timeout=30)
     page.get_by_role("button", name="Approve for release").click()

@@ -4,13 +4,15 @@ on a real de-identified clip (a moving face, 1 s, de-identified once per module)
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from engine.deid import auditlog, release, signoff
+from engine.deid import auditlog, release, signoff, tokens
 from engine.errors import InputError
 from tests.media import moving_face_frames, write_clip
 
@@ -226,3 +228,55 @@ def test_batch_lists_videos_awaiting_review_and_approve_marks_them(deidentified,
     stray = _engine("approve", str(deidentified["out"]), "--report", str(deidentified["report"]), "--reviewer", "Dr A",
                     "--log", str(log), "--batch", str(out_dir))
     assert stray.returncode == 2 and "inside the batch's videos" in stray.stderr and len(auditlog.read(log)) == 1
+
+
+AUTH = {"redirect_uri": "https://lab.example.org/oauth2callback", "cookie_secret": "s" * 40, "client_id": "id",
+        "client_secret": "secret", "server_metadata_url": "https://id.example.org/.well-known/openid-configuration"}
+
+
+def test_approval_tokens_carry_the_signed_in_identity_to_the_command_line():
+    signed = signoff.Reviewer("Dr A", "sign-in", email="a@example.org", subject="123")
+    token = tokens.issue(signed, AUTH)
+    who = tokens.cli_identity("", token, AUTH)
+    assert (who.name, who.source, who.email, who.subject) == ("Dr A", "sign-in", "a@example.org", "123")
+    assert signoff.check_identity(who, "on") == who
+    assert tokens.cli_identity("Dr B", None, None).source == "command line"  # no sign-in configured: the typed name
+    payload, sig = token.split(".")
+    forged = tokens._b64(json.dumps({"name": "Dr B", "email": None, "sub": None, "exp": 2**40}).encode())
+    cases = [
+        ("Dr A", None, AUTH, "needs the token"),
+        ("Dr A", f"{forged}.{sig}", AUTH, "not valid for this deployment"),
+        ("Dr A", token, {**AUTH, "cookie_secret": "t" * 40}, "not valid for this deployment"),
+        ("Dr A", "garbage", AUTH, "not valid"),
+        ("Dr B", token, AUTH, "issued to Dr A, not to Dr B"),
+        ("Dr A", tokens.issue(signed, AUTH, now=0), AUTH, "expired"),
+        ("Dr A", token, {**AUTH, "cookie_secret": "short"}, "not set up correctly"),
+    ]
+    for name, tok, section, words in cases:
+        with pytest.raises(InputError, match=words):
+            tokens.cli_identity(name, tok, section)
+    with pytest.raises(InputError, match="Only a signed-in reviewer"):
+        tokens.issue(signoff.cli_reviewer("Dr A"), AUTH)
+
+
+def test_cli_approve_where_sign_in_is_configured_needs_a_token(deidentified, tmp_path):
+    d = deidentified
+    home = tmp_path / "home"
+    (home / ".streamlit").mkdir(parents=True)
+    (home / ".streamlit" / "secrets.toml").write_text("[auth]\n" + "".join(f'{k} = "{v}"\n' for k, v in AUTH.items()))
+    env = {**os.environ, "HOME": str(home)}
+    env.pop("CLINLAB_APPROVAL_TOKEN", None)
+    log = tmp_path / "audit.jsonl"
+    args = [sys.executable, "-m", "engine", "approve", str(d["out"]), "--report", str(d["report"]), "--log", str(log)]
+    refused = subprocess.run(args + ["--reviewer", "Dr A"], cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    assert refused.returncode == 2 and "needs the token" in refused.stderr and "Traceback" not in refused.stderr
+    assert not log.exists()  # nothing appended
+    token = tokens.issue(signoff.Reviewer("Dr A", "sign-in", email="a@example.org", subject="123"), AUTH)
+    env["CLINLAB_APPROVAL_TOKEN"] = token
+    pdf = tmp_path / "approval.pdf"
+    ok = subprocess.run(args + ["--summary", str(pdf)], cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    assert ok.returncode == 0, ok.stderr
+    rec = auditlog.read(log)[0]["reviewer"]
+    assert (rec["name"], rec["source"], rec["email"], rec["subject"]) == ("Dr A", "sign-in", "a@example.org", "123")
+    data = pdf.read_bytes()  # the one-page PDF summary
+    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) == 1 and b"audit record 0" in data

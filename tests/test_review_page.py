@@ -46,6 +46,7 @@ def test_review_correct_and_approve(job, tmp_path, monkeypatch):
     target = job["proposals"][-1]["frame"]
     at.button(key=f"prop_{len(job['proposals']) - 1}").click().run()
     assert at.slider(key="review_frame").value == target and target in job["reviewed"]
+    assert any(c.value.startswith(f"Proposal {len(job['proposals'])}: the de-identified picture") for c in at.caption)
 
     at.number_input(key="corr_x0").set_value(700.0)  # outside the 640x360 picture
     at.number_input(key="corr_x1").set_value(760.0)
@@ -84,3 +85,14 @@ def test_review_page_needs_sign_in_when_configured(job):
     at = _page(job, GOOD_AUTH)
     assert [t.value for t in at.title] == ["Sign in to continue"]
     assert not at.get("download_button") and not at.get("video"), "the job was shown without a signed-in user"
+
+
+def test_a_proposal_strip_shows_every_frame_of_its_segments(job):
+    """One image per proposal: a tile for every frame its segments hold, cut from the
+    de-identified frames around the proposal's regions."""
+    for p in job["proposals"]:
+        grid, step = reviewjob.span_strip(job, p, tile=64, per_row=10)
+        n = len(p["frames"]) if "frames" in p else sum(b - a + 1 for a, b in p["segments"])
+        assert step == 1 and grid.shape[1] == 640 and grid.shape[0] == 64 * -(-n // 10)
+        lit = (grid.reshape(grid.shape[0] // 64, 64, 10, 64, 3).max(axis=(1, 3, 4)) > 40).sum()
+        assert lit == n  # every tile holds a picture (the empty ones pad the last row)

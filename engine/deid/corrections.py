@@ -4,7 +4,7 @@ Corrections are never pixels.  Each one names a frame range and a box in the
 original picture's pixels, and one of three actions:
 
 - ``add``: cover the drawn box on every frame of the range; with ``follow`` the box
-  is carried along by tracking the drawn region (:class:`Follower`) from the range's
+  is carried along by following the drawn region (``engine.deid.follow``) from the range's
   first frame, so a reviewer draws once for a moving head;
 - ``enlarge``: the automatic regions whose centre lies inside the box (or of one
   ``track``) are grown by ``factor`` on those frames;
@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-import cv2
 import numpy as np
 
 from engine.deid.boxes import grow
@@ -144,91 +143,3 @@ def apply(auto: np.ndarray, tracks: list[int | None], frame: int, corrections: I
     changes += [{"correction": k, "action": "add", "box": [round(float(v), 1) for v in drawn[k]]} for k in added]
     out = np.concatenate([boxes[keep], np.array([drawn[k] for k in added]).reshape(-1, 4)]) if added else boxes[keep]
     return out, changes
-
-
-class Follower:
-    """Carries a drawn box along a clip by matching the drawn region frame to frame.
-
-    Normalised cross-correlation of the region's grey levels (``cv2.matchTemplate``)
-    in a window around the last position, at 25 width and height scales, on a copy scaled so the
-    region is about ``WORK`` px wide: a few milliseconds a frame.  The template is
-    refreshed slowly from confident matches (a head turns and changes), and where
-    the match is weak the box stays where it was, grown a little: a correction meant
-    to cover more never jumps off to cover less.
-    """
-
-    WORK = 48.0
-    SCALES = tuple((sx, sy) for sx in (0.95, 0.98, 1.0, 1.02, 1.05) for sy in (0.95, 0.98, 1.0, 1.02, 1.05))  # width and height apart: a turning head narrows
-    CONFIDENT = 0.55
-    LOST = 0.3
-    PRIOR = 0.15  # score lost per box size away from where the region was heading
-    RESIZE = 0.005  # ... and per side resized: the size changes only on clear evidence (an occluder must not shrink it)
-
-    def __init__(self, frame: np.ndarray, box: np.ndarray) -> None:
-        h, w = frame.shape[:2]
-        self.size = (w, h)
-        b = np.asarray(box, dtype=np.float64)
-        self.s = float(np.clip(self.WORK / max(b[2] - b[0], 1.0), 0.05, 3.0))  # small regions are enlarged
-        self.box = self._clip(b)
-        self.template, _ = self._window(frame, self.box, 0.0)
-        self.score = 1.0
-        self.velocity = np.zeros(2)  # centre motion per frame, original pixels
-
-    def _clip(self, b: np.ndarray) -> np.ndarray:
-        w, h = self.size
-        return np.array([max(b[0], 0.0), max(b[1], 0.0), min(b[2], w), min(b[3], h)])
-
-    def _window(self, frame: np.ndarray, box: np.ndarray, pad: float) -> tuple[np.ndarray, np.ndarray]:
-        """Grey levels around ``box`` (``pad`` box sizes on each side) at the working
-        scale, and the window's top-left corner in original pixels.  Only the window
-        is converted and scaled, so a small region enlarged 3x costs no more."""
-        w, h = self.size
-        bw, bh = box[2] - box[0], box[3] - box[1]
-        x0, y0 = int(max(0, np.floor(box[0] - pad * bw))), int(max(0, np.floor(box[1] - pad * bh)))
-        x1, y1 = int(min(w, np.ceil(box[2] + pad * bw))), int(min(h, np.ceil(box[3] + pad * bh)))
-        g = cv2.cvtColor(np.ascontiguousarray(frame[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]), cv2.COLOR_RGB2GRAY)
-        size = (max(1, round(g.shape[1] * self.s)), max(1, round(g.shape[0] * self.s)))
-        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA if self.s < 1 else cv2.INTER_LINEAR)
-        return g.astype(np.float32), np.array([x0, y0], dtype=np.float64)
-
-    def step(self, frame: np.ndarray) -> np.ndarray:
-        """This frame's box (original pixels)."""
-        want = float(np.clip(self.WORK / max(self.box[2] - self.box[0], 1.0), 0.05, 3.0))
-        if not 0.5 <= want / self.s <= 2.0:  # the region grew or shrank a lot: keep the work size (and cost) steady
-            th, tw = self.template.shape
-            self.template = cv2.resize(self.template, (max(4, round(tw * want / self.s)), max(4, round(th * want / self.s))))
-            self.s = want
-        win, origin = self._window(frame, self.box, 1.0)
-        bw, bh = (self.box[2:] - self.box[:2]) * self.s
-        pred = ((self.box[:2] + self.box[2:]) / 2 + self.velocity - origin) * self.s  # in window pixels
-        best = (-9.0, None)
-        for kx, ky in self.SCALES:
-            tw, th = max(4, round(self.template.shape[1] * kx)), max(4, round(self.template.shape[0] * ky))
-            if win.shape[0] < th or win.shape[1] < tw:
-                continue
-            t = cv2.resize(self.template, (tw, th), interpolation=cv2.INTER_LINEAR)
-            res = cv2.matchTemplate(win, t, cv2.TM_CCOEFF_NORMED)
-            # a weak prior for the predicted place: a region half occluded must not
-            # jump to a look-alike patch of background
-            ys, xs = np.ogrid[:res.shape[0], :res.shape[1]]
-            cx, cy = xs + tw / 2 - pred[0], ys + th / 2 - pred[1]
-            prior = res - self.PRIOR * np.sqrt(cx * cx + cy * cy) / max(bw, bh, 1.0) - self.RESIZE * ((kx != 1) + (ky != 1))
-            my, mx = np.unravel_index(int(np.argmax(prior)), prior.shape)
-            if prior[my, mx] > best[0]:
-                best = (float(prior[my, mx]), np.array([mx, my, mx + tw, my + th], float))
-        score, found = best
-        self.score = float(score)
-        if found is None or score < self.LOST:
-            if (self.box[2] - self.box[0]) * self.s < 2 * self.template.shape[1]:
-                self.box = self._clip(grow(self.box, 1.02)[0])  # lost: stay, and cover a little more (up to 2x)
-            return self.box
-        box = self._clip(found / self.s + np.tile(origin, 2))
-        self.velocity = 0.7 * self.velocity + 0.3 * ((box[:2] + box[2:]) / 2 - (self.box[:2] + self.box[2:]) / 2)
-        self.box = box
-        if score >= self.CONFIDENT:
-            x0, y0, x1, y1 = np.round(found).astype(int)
-            fresh = win[max(y0, 0):y1, max(x0, 0):x1]
-            if fresh.shape[0] >= 4 and fresh.shape[1] >= 4:
-                old = cv2.resize(self.template, (fresh.shape[1], fresh.shape[0]), interpolation=cv2.INTER_LINEAR)
-                self.template = 0.85 * old + 0.15 * fresh
-        return self.box

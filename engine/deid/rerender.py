@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from engine.deid import corrections as corr
+from engine.deid.follow import Follower
 from engine.deid import splice
 from engine.deid.mask import apply_mask, obscure_whole
 from engine.errors import InputError
@@ -96,7 +97,7 @@ def rerender(
     todo = set(g.touched(changed_frames(cs, report.get("corrections") or []))) if g else None
     if todo is not None and len(todo) == len(g.starts):
         todo = None  # every group changes: one plain encode is simpler
-    followers: dict[int, corr.Follower] = {}
+    followers: dict[int, Follower] = {}
     followed: dict[int, dict[int, list[float]]] = {k: {} for k, c in enumerate(cs) if c.action == "add"}
     new = copy.deepcopy(report)
     new.pop("output_sha256", None)  # describes the previous rendering, not this one
@@ -105,20 +106,24 @@ def rerender(
         f.pop("changes", None)
     t0 = time.perf_counter()
 
-    def render(j: int, frame: np.ndarray) -> np.ndarray:
-        fr = frames_report[j] if j < n_known else None
+    def follow(j: int, frame: np.ndarray) -> dict[int, np.ndarray]:
+        """This frame's box of every ``add`` correction covering it (followed ones stepped)."""
         drawn = {}
         for k, c in enumerate(cs):
             if c.action != "add" or not c.covers(j):
                 continue
             if c.follow and j == c.start:
-                followers[k] = corr.Follower(frame, np.asarray(c.box))
+                followers[k] = Follower(frame, np.asarray(c.box))
                 drawn[k] = followers[k].box
             elif c.follow and k in followers:
                 drawn[k] = followers[k].step(frame)
             else:
                 drawn[k] = np.asarray(c.box, dtype=np.float64)
             followed[k][j] = [round(float(v), 1) for v in drawn[k]]
+        return drawn
+
+    def render(j: int, frame: np.ndarray, drawn: dict[int, np.ndarray]) -> np.ndarray:
+        fr = frames_report[j] if j < n_known else None
         if fr is None or fr.get("failed_closed"):
             return obscure_whole(frame, mode)  # unknown to the report, or failed in the first pass: fail closed
         regions = fr.get("regions") or []
@@ -141,10 +146,15 @@ def rerender(
                 n = j + 1
                 for ob in observers:
                     ob(frame, j, j / info.fps)
-                emit(j, render(j, frame), writer)
+                emit(j, render(j, frame, follow(j, frame)), writer)
                 if progress:
                     progress(j + 1, info.n_frames, time.perf_counter() - t0)
     else:
+        # Followed boxes are carried through every frame of their range, so a touched
+        # group inside an older followed correction gets its followed box; decoding
+        # stops after the last frame needed (unless observers want every frame).
+        follows = [range(c.start, c.end + 1) for c in cs if c.action == "add" and c.follow]
+        last = max([g.span(k)[1] - 1 for k in todo] + [r[-1] for r in follows])
         with private_dir() as tmp:
             parts: dict[int, Path] = {}
             writer, k_open = None, None
@@ -153,15 +163,19 @@ def rerender(
                 for ob in observers:
                     ob(frame, j, j / info.fps)
                 k = splice._gop_of(g, j)
+                drawn = follow(j, frame) if k in todo or any(j in r for r in follows) else {}
                 if k in todo:
                     if k != k_open:
                         parts[k] = tmp / f"gop{k}.mp4"
                         writer, k_open = VideoWriter(parts[k], info.frame_rate, (info.width, info.height), preset=preset), k
-                    emit(j, render(j, frame), writer)
+                    emit(j, render(j, frame, drawn), writer)
                     if j == g.span(k)[1] - 1:
                         writer.close()
                 if progress:
-                    progress(j + 1, info.n_frames, time.perf_counter() - t0)
+                    progress(min(j + 1, last + 1), last + 1, time.perf_counter() - t0)
+                if j >= last and not observers:
+                    break
+            n = g.n_frames
             spliced = splice.assemble(previous, g, parts, out)
         if not spliced:  # the codec did not allow it: the whole clip, once more
             return rerender(src, report, cs, out, progress=progress, output_observers=output_observers, preset=preset)

@@ -1,11 +1,13 @@
 """``python -m engine rerender | approve | verify-log``: review and sign-off for scripts.
 
     python -m engine rerender IN.mp4 --report REPORT.json --corrections C.json -o OUT.mp4 [--previous DEID.mp4] [--report-out R2.json]
-    python -m engine approve OUT.mp4 --report REPORT.json --reviewer NAME [--corrections C.json]
-                             [--input IN.mp4] [--reviewed 0-30,45] --log AUDIT.jsonl [--summary S.html]
+    python -m engine approve OUT.mp4 --report REPORT.json --reviewer NAME [--token T] [--corrections C.json]
+                             [--input IN.mp4] [--reviewed 0-30,45] --log AUDIT.jsonl [--summary S.html|S.pdf]
     python -m engine verify-log AUDIT.jsonl [--expect-head HASH]
 
-``approve`` appends one chained record and prints it (exit 0); ``verify-log`` exits 0
+``approve`` appends one chained record and prints it (exit 0); where sign-in is
+configured it approves only as the signed-in reviewer a ``--token`` names
+(``engine.deid.tokens``); ``verify-log`` exits 0
 when every record is intact and 4 naming the first bad record otherwise.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -34,12 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = sub.add_parser("approve", help="approve a de-identified video: append a chained record to the audit log")
     a.add_argument("output", type=Path, help="the de-identified MP4 being released")
     a.add_argument("--report", type=Path, required=True, help="its report (from deid, or from rerender)")
-    a.add_argument("--reviewer", required=True, help="who reviewed and approves it")
+    a.add_argument("--reviewer", default="", help="who reviewed and approves it (where sign-in is configured: the token's holder)")
+    a.add_argument("--token", default=os.environ.get("CLINLAB_APPROVAL_TOKEN"),
+                   help="where sign-in is configured: the token the Review page gives a signed-in reviewer "
+                        "(or $CLINLAB_APPROVAL_TOKEN)")
     a.add_argument("--corrections", type=Path, help="the corrections the video was re-rendered with (checked)")
     a.add_argument("--input", type=Path, help="the original video, to record its SHA-256 if the report lacks it")
     a.add_argument("--reviewed", default="", help="frames the reviewer looked at, e.g. 0-30,45")
     a.add_argument("--log", type=Path, required=True, help="the deployment's audit log (JSON lines)")
-    a.add_argument("--summary", type=Path, help="also write a one-page HTML summary of the record")
+    a.add_argument("--summary", type=Path, help="also write a one-page summary of the record (PDF if the name ends in .pdf, else HTML)")
     a.add_argument("--batch", type=Path, metavar="OUT_DIR",
                    help="the batch output folder the video belongs to: its manifest row is marked approved")
     a.set_defaults(func=run_approve)
@@ -120,12 +126,15 @@ def run_approve(args: argparse.Namespace) -> int:
     from engine.deid.rerender import check_matches
     from engine.video import probe
 
+    from engine.deid import tokens
+
+    reviewer = tokens.cli_identity(args.reviewer, args.token, tokens.secrets_auth())
     report = _json(args.report, "report")
     check_matches(report, probe(args.output))
     corrections = _corrections(args.corrections) if args.corrections else None
     proposals = report.get("review") or review.summary(review.propose(report), len(report.get("frames") or []))
     body = signoff.build_record(
-        args.output, report, signoff.cli_reviewer(args.reviewer),
+        args.output, report, reviewer,
         corrections=corrections, frames_reviewed=parse_frames(args.reviewed), proposals=proposals,
         input_sha256=sha256_file(args.input) if args.input else None,
     )
@@ -135,9 +144,14 @@ def run_approve(args: argparse.Namespace) -> int:
     if args.batch:
         from engine.batch import manifest as mf
 
-        mf.mark_approved(args.batch / mf.MANIFEST, args.output.resolve().parent.name, args.reviewer)
+        mf.mark_approved(args.batch / mf.MANIFEST, args.output.resolve().parent.name, reviewer.name)
     if args.summary:
-        args.summary.write_text(signoff.summary_html(record), encoding="utf-8")
+        if args.summary.suffix.lower() == ".pdf":
+            from engine.deid.summary_pdf import summary_pdf
+
+            args.summary.write_bytes(summary_pdf(record))
+        else:
+            args.summary.write_text(signoff.summary_html(record), encoding="utf-8")
     print(json.dumps({"seq": record["seq"], "hash": record["hash"], "output_sha256": record["output_sha256"]}))
     return 0
 

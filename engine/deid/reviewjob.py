@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.deid import auditlog, release, review, signoff
 from engine.deid.rerender import rerender
+from engine.deid.summary_pdf import summary_pdf
 from engine.tempfiles import private_dir
 
 Progress = Callable[[int, int, float], None]
@@ -122,5 +123,53 @@ def approve(job: dict, reviewer: signoff.Reviewer, sign_in_mode: str, log: Path 
         proposals=job["report"].get("review"), output_sha256=auditlog.sha256_bytes(video),
     )
     record = signoff.approve(log, body)
-    job["approved"] = {"record": record, "video": video, "name": body["released_as"], "html": signoff.summary_html(record)}
+    job["approved"] = {"record": record, "video": video, "name": body["released_as"], "html": signoff.summary_html(record),
+                       "pdf": summary_pdf(record)}
     return record
+
+
+STRIP_MOST = 120  # tiles in one strip: every frame of a 4-second segment at 30 fps
+
+
+def span_strip(job: dict, proposal: dict, tile: int = 96, per_row: int = 12) -> tuple[np.ndarray, int]:
+    """One image for a proposal: the output around its flagged regions in every frame of
+    its segments (every ``step``-th beyond :data:`STRIP_MOST` frames), frame numbers on
+    the tiles; and that ``step``.  So one look reviews a whole run of frames where a cue
+    missed a head, instead of opening them one by one.
+
+    A tile is the union of the proposal's tracks' regions in that frame, grown by half
+    (the part a mask could have missed), or its second-look box, or the whole frame."""
+    store: FrameStore = job["outputs"]
+    frames = [j for a, b in proposal.get("segments") or [[proposal["start"], proposal["end"]]] for j in range(a, b + 1)]
+    step = max(1, math.ceil(len(frames) / STRIP_MOST))
+    frames = frames[::step]
+    tracks = set((proposal.get("detail") or {}).get("tracks") or [])
+    looked = (proposal.get("detail") or {}).get("box")
+    report = job["report"]["frames"]
+    tiles = []
+    for j in frames:
+        k = store.nearest(j)
+        if k not in store.jpegs:
+            continue
+        img = cv2.cvtColor(cv2.imdecode(np.frombuffer(store.jpegs[k], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        boxes = [r["box"] for r in (report[j]["regions"] if j < len(report) else []) if r.get("track") in tracks]
+        boxes = boxes or ([looked] if looked else [])
+        if boxes:
+            b = np.asarray(boxes, dtype=float) * store.scale
+            x0, y0 = b[:, :2].min(axis=0)
+            x1, y1 = b[:, 2:].max(axis=0)
+            cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, 0.75 * max(x1 - x0, y1 - y0, 8)
+            h, w = img.shape[:2]
+            img = img[int(max(0, cy - half)):int(min(h, cy + half)) + 1, int(max(0, cx - half)):int(min(w, cx + half)) + 1]
+        s = tile / max(img.shape[:2])
+        small = cv2.resize(img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))), interpolation=cv2.INTER_AREA)
+        t = np.full((tile, tile, 3), 32, np.uint8)
+        t[:small.shape[0], :small.shape[1]] = small
+        cv2.putText(t, str(j), (3, tile - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
+        tiles.append(t)
+    if not tiles:
+        return np.zeros((tile, tile, 3), np.uint8), step
+    rows = math.ceil(len(tiles) / per_row)
+    tiles += [np.zeros_like(tiles[0])] * (rows * per_row - len(tiles))
+    grid = np.vstack([np.hstack(tiles[r * per_row:(r + 1) * per_row]) for r in range(rows)])
+    return grid, step

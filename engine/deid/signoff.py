@@ -134,11 +134,10 @@ def approve(log: str | Path, body: dict) -> dict:
     return auditlog.append(log, body)
 
 
-def summary_html(record: dict) -> str:
-    """A one-page, self-contained HTML summary of an approval record (print to PDF from a browser)."""
-    e = lambda v: html.escape(str(v))  # noqa: E731
+def summary_rows(record: dict) -> list[tuple[str, str]]:
+    """The one-page summary's facts, (label, value), for the HTML and the PDF page."""
     qc = record.get("qc") or {}
-    rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in [
+    return [(k, str(v)) for k, v in [
         ("Approved by", f"{record['reviewer'].get('name')} ({record['reviewer'].get('source')})"),
         ("Time (UTC)", record.get("time")),
         ("Released file", record.get("released_as")),
@@ -152,13 +151,21 @@ def summary_html(record: dict) -> str:
         ("Frames the reviewer opened", len(record.get("frames_reviewed") or [])),
         ("Corrections", len(record.get("corrections") or [])),
         ("Audit record", f"number {record.get('seq')}, hash {record.get('hash')}, previous {record.get('prev')}"),
-    ])
-    corr = "".join(
-        f"<li>{e(c.get('action'))} frames {e(c.get('start'))}–{e(c.get('end'))} box {e(c.get('box'))}"
-        f"{' (followed)' if c.get('follow') else ''}{' — reason: ' + e(c.get('reason')) if c.get('reason') else ''}"
-        f"{' — by ' + e(c.get('by')) if c.get('by') else ''}</li>"
-        for c in record.get("corrections") or []
-    ) or "<li>none</li>"
+    ]]
+
+
+def correction_lines(record: dict) -> list[str]:
+    """One line per correction, for the summary."""
+    return [f"{c.get('action')} frames {c.get('start')}–{c.get('end')} box {c.get('box')}"
+            f"{' (followed)' if c.get('follow') else ''}{' — reason: ' + str(c.get('reason')) if c.get('reason') else ''}"
+            f"{' — by ' + str(c.get('by')) if c.get('by') else ''}" for c in record.get("corrections") or []]
+
+
+def summary_html(record: dict) -> str:
+    """A one-page, self-contained HTML summary of an approval record (print to PDF from a browser)."""
+    e = lambda v: html.escape(str(v))  # noqa: E731
+    rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in summary_rows(record))
+    corr = "".join(f"<li>{e(line)}</li>" for line in correction_lines(record)) or "<li>none</li>"
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>De-identification approval</title>"
         "<style>body{font:14px sans-serif;max-width:50em;margin:2em auto}th{text-align:left;padding-right:1em;"
