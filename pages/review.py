@@ -12,7 +12,7 @@ import streamlit as st
 
 from engine.deid import corrections as corr
 from engine import auth
-from engine.deid import reviewjob, signoff, tokens
+from engine.deid import draw_box, reviewjob, signoff, tokens
 from engine.deid.cues import CenterFace
 from engine.deid.report import qc_summary, qc_timeline_chart
 from engine.errors import InputError
@@ -165,6 +165,20 @@ if mode == "on" and reviewer:
 st.subheader("Corrections")
 w, h = report["input"]["width"], report["input"]["height"]
 tracks = sorted({r["track"] for r in fr["regions"]})
+BOX_KEYS = [f"corr_{lbl}" for lbl in ("x0", "y0", "x1", "y1")]
+if b_idx in job["outputs"].jpegs:  # the de-identified frame only: drawing needs no original
+    current = [st.session_state.get(k) for k in BOX_KEYS]
+    event = st.altair_chart(
+        draw_box.frame_chart(job["outputs"].jpegs[b_idx], w, h, regions=[r["box"] for r in fr["regions"]], drawn=drawn,
+                             current=None if None in current else current),
+        on_select="rerun", selection_mode=draw_box.BRUSH, key="draw_chart", theme=None)
+    st.caption(f"Drag on the de-identified frame {b_idx} to draw the box (double-click clears): it fills x0–y1 below, "
+               "which you can still edit. Automatic regions in yellow, corrections in red, the box below dashed.")
+    brushed = draw_box.selection_box(event, w, h)
+    if brushed and brushed != st.session_state.get("draw_applied"):  # a new drag, not the one already applied
+        st.session_state["draw_applied"] = brushed
+        st.session_state.update(zip(BOX_KEYS, brushed))
+        st.rerun()  # so the picture outlines the box the form now holds
 with st.form("correction"):
     c1, c2, c3 = st.columns(3)
     action = c1.selectbox("Action", corr.ACTIONS, format_func={"add": "Cover a region", "enlarge": "Enlarge a region",
@@ -173,8 +187,8 @@ with st.form("correction"):
     end = c3.number_input("Last frame", 0, max(n - 1, 0), value=int(min(n - 1, at + round(fps))))
     d1, d2, d3, d4 = st.columns(4)
     first = fr["regions"][0]["box"] if fr["regions"] else [w * 0.4, h * 0.3, w * 0.6, h * 0.6]
-    box = [d.number_input(lbl, value=float(round(v)), step=4.0, key=f"corr_{lbl}")
-           for d, lbl, v in zip((d1, d2, d3, d4), ("x0", "y0", "x1", "y1"), first)]
+    box = [d.number_input(key[5:], value=float(round(v)), step=4.0, key=key)
+           for d, key, v in zip((d1, d2, d3, d4), BOX_KEYS, first)]
     e1, e2, e3 = st.columns(3)
     follow = e1.checkbox("Follow the region (tracked from this box)", value=True)
     track = e2.selectbox("Automatic track (enlarge/remove)", [None, *tracks], format_func=lambda t: "regions inside the box" if t is None else f"track {t}")
