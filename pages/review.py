@@ -171,7 +171,7 @@ if b_idx in job["outputs"].jpegs:  # the de-identified frame only: drawing needs
     event = st.altair_chart(
         draw_box.frame_chart(job["outputs"].jpegs[b_idx], w, h, regions=[r["box"] for r in fr["regions"]], drawn=drawn,
                              current=None if None in current else current),
-        on_select="rerun", selection_mode=draw_box.BRUSH, key="draw_chart", theme=None)
+        on_select="rerun", selection_mode=draw_box.BRUSH, key="draw_chart", theme=None, width="content")  # aspect kept
     st.caption(f"Drag on the de-identified frame {b_idx} to draw the box (double-click clears): it fills x0–y1 below, "
                "which you can still edit. Automatic regions in yellow, corrections in red, the box below dashed.")
     brushed = draw_box.selection_box(event, w, h)

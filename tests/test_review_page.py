@@ -96,3 +96,36 @@ def test_a_proposal_strip_shows_every_frame_of_its_segments(job):
         assert step == 1 and grid.shape[1] == 640 and grid.shape[0] == 64 * -(-n // 10)
         lit = (grid.reshape(grid.shape[0] // 64, 64, 10, 64, 3).max(axis=(1, 3, 4)) > 40).sum()
         assert lit == n  # every tile holds a picture (the empty ones pad the last row)
+
+
+def test_a_box_drawn_on_the_frame_fills_the_correction(job):
+    """The Corrections chart shows the de-identified frame (never the original) with a box
+    brush; a brushed rectangle, sent as the browser sends it, pre-fills x0–y1, clipped."""
+    import base64
+    import json
+
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    from engine.deid import draw_box
+
+    at = _page(job)
+    assert not at.exception
+    charts = [c for c in at.get("vega_lite_chart") if draw_box.BRUSH in c.proto.selection_mode]
+    assert len(charts) == 1, "one drawing chart on the Review page"
+    assert json.loads(charts[0].proto.spec)["layer"][0]["mark"]["type"] == "image"
+    shown = at.session_state["review_frame"]
+    data = b"".join(d.data.data for d in charts[0].proto.datasets) + charts[0].proto.spec.encode()
+    out = base64.b64encode(job["outputs"].jpegs[job["outputs"].nearest(shown)])
+    orig = base64.b64encode(job["originals"].jpegs[job["originals"].nearest(shown)])
+    assert b"data:image/jpeg;base64," + out in data and orig not in data, "the drawing chart shows the de-identified frame"
+
+    states = at._tree.get_widget_states()  # no public AppTest setter for a chart's selection
+    ws = WidgetStates()
+    ws.CopyFrom(states)
+    brush = ws.widgets.add()
+    brush.id = charts[0].proto.id
+    brush.string_value = json.dumps({"selection": {draw_box.BRUSH: {"x": [300.4, 700.0], "y": [200.0, 40.6]}}})
+    at._run(ws)
+    assert not at.exception
+    got = [at.number_input(key=f"corr_{k}").value for k in ("x0", "y0", "x1", "y1")]
+    assert got == [300.0, 41.0, 640.0, 200.0]  # 640x360 clip: x clipped at the right edge
