@@ -30,8 +30,9 @@ def frame_chart(jpeg: bytes, width: int, height: int, *, regions: Sequence[Seque
     corrections, red) and ``current`` (the box in the form, dashed) are outlined on it.
     """
     url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
-    x = alt.X("x:Q", scale=alt.Scale(domain=[0, width], nice=False, zero=False), title=None)
-    y = alt.Y("y:Q", scale=alt.Scale(domain=[0, height], reverse=True, nice=False, zero=False), title=None)
+    # no axes: Streamlit fits the whole view (axes included) to the size, so axes would squash the picture
+    x = alt.X("x:Q", scale=alt.Scale(domain=[0, width], nice=False, zero=False), axis=None)
+    y = alt.Y("y:Q", scale=alt.Scale(domain=[0, height], reverse=True, nice=False, zero=False), axis=None)
     brush = alt.selection_interval(name=BRUSH, encodings=["x", "y"], clear="dblclick")
     picture = (
         alt.Chart(pd.DataFrame({"x": [0.0], "y": [0.0], "x2": [float(width)], "y2": [float(height)], "url": [url]}))
@@ -47,7 +48,8 @@ def frame_chart(jpeg: bytes, width: int, height: int, *, regions: Sequence[Seque
             layers.append(alt.Chart(df).mark_rect(fill=None, stroke=colour, strokeWidth=2, strokeDash=dash)
                           .encode(x=x, y=y, x2="x2:Q", y2="y2:Q"))
     display_height = max(1, round(display_width * height / max(width, 1)))
-    return alt.layer(*layers).properties(width=display_width, height=display_height).configure_axis(grid=False)
+    return alt.layer(*layers).properties(
+        width=display_width, height=display_height, padding=0, autosize=alt.AutoSizeParams(type="pad")).configure_view(stroke=None)
 
 
 def selection_box(state: Mapping[str, Any] | None, width: int, height: int, name: str = BRUSH) -> list[float] | None:
