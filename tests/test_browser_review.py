@@ -52,6 +52,19 @@ def test_review_approve_download(browser, base_url, log, tmp_path):
     assert proposed.count() >= 1
     proposed.nth(proposed.count() - 1).click()  # a proposed frame (not the one opened first), one click
     settle(page, timeout=60)
+
+    # draw a correction's box with the mouse on the de-identified frame: it fills x0-y1 (640x360 clip)
+    drawing = page.locator('[data-testid="stVegaLiteChart"]').filter(has=page.locator("svg image")).locator("svg.marks")
+    drawing.scroll_into_view_if_needed()
+    bb = drawing.bounding_box()
+    k = 640 / bb["width"]  # display px per full-frame px: the chart spans the picture's width
+    page.mouse.move(bb["x"] + 40 / k, bb["y"] + 30 / k)
+    page.mouse.down()
+    page.mouse.move(bb["x"] + 200 / k, bb["y"] + 150 / k, steps=8)
+    page.mouse.up()
+    settle(page, timeout=30)
+    got = [float(page.get_by_label(lbl, exact=True).input_value()) for lbl in ("x0", "y0", "x1", "y1")]
+    assert got == pytest.approx([40, 30, 200, 150], abs=4), got
     page.get_by_label("Your name (this installation has no sign-in)").fill("Dr Ada Example")
     page.get_by_label("Your name (this installation has no sign-in)").press("Enter")
     settle(page, timeout=30)
