@@ -165,7 +165,8 @@ if mode == "on" and reviewer:
 st.subheader("Corrections")
 w, h = report["input"]["width"], report["input"]["height"]
 tracks = sorted({r["track"] for r in fr["regions"]})
-BOX_KEYS = [f"corr_{lbl}" for lbl in ("x0", "y0", "x1", "y1")]
+BOX_LABELS = ("x0", "y0", "x1", "y1")
+BOX_KEYS = [f"corr_{lbl}" for lbl in BOX_LABELS]
 if b_idx in job["outputs"].jpegs:  # the de-identified frame only: drawing needs no original
     current = [st.session_state.get(k) for k in BOX_KEYS]
     event = st.altair_chart(
@@ -187,8 +188,8 @@ with st.form("correction"):
     end = c3.number_input("Last frame", 0, max(n - 1, 0), value=int(min(n - 1, at + round(fps))))
     d1, d2, d3, d4 = st.columns(4)
     first = fr["regions"][0]["box"] if fr["regions"] else [w * 0.4, h * 0.3, w * 0.6, h * 0.6]
-    box = [d.number_input(key[5:], value=float(round(v)), step=4.0, key=key)
-           for d, key, v in zip((d1, d2, d3, d4), BOX_KEYS, first)]
+    box = [d.number_input(lbl, value=float(round(v)), step=4.0, key=key)
+           for d, lbl, key, v in zip((d1, d2, d3, d4), BOX_LABELS, BOX_KEYS, first)]
     e1, e2, e3 = st.columns(3)
     follow = e1.checkbox("Follow the region (tracked from this box)", value=True)
     track = e2.selectbox("Automatic track (enlarge/remove)", [None, *tracks], format_func=lambda t: "regions inside the box" if t is None else f"track {t}")

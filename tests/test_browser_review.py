@@ -57,7 +57,7 @@ def test_review_approve_download(browser, base_url, log, tmp_path):
     drawing = page.locator('[data-testid="stVegaLiteChart"]').filter(has=page.locator("svg image")).locator("svg.marks")
     drawing.scroll_into_view_if_needed()
     bb = drawing.bounding_box()
-    k = 640 / bb["width"]  # display px per full-frame px: the chart spans the picture's width
+    k = 640 / bb["width"]  # full-frame px per display px: the chart spans the picture's width
     page.mouse.move(bb["x"] + 40 / k, bb["y"] + 30 / k)
     page.mouse.down()
     page.mouse.move(bb["x"] + 200 / k, bb["y"] + 150 / k, steps=8)
