@@ -25,6 +25,7 @@ import numpy as np
 
 from engine.deid.boxes import clip_boxes, merge_overlapping
 from engine.deid.cues import BlazeFace, CenterFace, PoseHeads, face_heads, pose_head_box, shrink
+from engine.deid.lookback import look_back
 from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker, Region
 from engine.errors import InputError
@@ -241,6 +242,7 @@ def deidentify_video(
                 cue_frames[cue] += k > 0
             seen[i] = fc
             tracker.update(i, fc.heads, fc.cues)
+            look_back(tracker, i, pending, analyzer.centerface, s.face_threshold)  # a new head was there before
             pending.append((i, frame))
             while pending and pending[0][0] <= i - win:
                 emit(*pending.popleft())
