@@ -24,7 +24,7 @@ from engine.kinematics.backdrop import (
 from engine.kinematics.landmarks import LandmarkTable, track_summary
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 from engine.kinematics.report import gait_table, report_html
-from pages.ui import require_sign_in, session_dir, user_errors, video_source
+from pages.ui import require_sign_in, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
@@ -204,7 +204,7 @@ with user_errors():
             if st.button("Measure movement", type="primary", key="kin_run"):
                 bar = st.progress(0.0, text="Finding landmarks (and de-identifying for display)...")
                 table, backdrop = extract_with_backdrop(
-                    path, session_dir(), lambda f: bar.progress(f),
+                    path, lambda f: bar.progress(f),
                     deidentify=partial(deidentify_video, centerface=_centerface()))
                 bar.empty()
                 _store(table, label, backdrop)

@@ -17,7 +17,7 @@ from engine.kinematics.tasks import TASK_NAMES, task_spec
 from engine.kinematics.tasks.analysis import TaskResult, analyse_task
 from engine.kinematics.tasks.charts import task_charts
 from engine.kinematics.tasks.report import cycles_csv, features_json, report_html, results_table
-from pages.ui import require_sign_in, session_dir, user_errors, video_source
+from pages.ui import require_sign_in, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
@@ -121,7 +121,7 @@ with user_errors():
                     bar.progress(f, text="Finding landmarks (and de-identifying for display)... "
                                          + (f"about {left:.0f} s left" if left is not None else ""))
 
-                table, backdrop = extract_task_landmarks(path, session_dir(), spec.source, progress,
+                table, backdrop = extract_task_landmarks(path, spec.source, progress,
                                                          centerface=_centerface(), mirrored=mirrored)
                 bar.empty()
                 old = st.session_state.get(STATE)

@@ -158,16 +158,14 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
             if ext is not None:
                 ext.close()
     label_unapproved(staging / "video.mp4", staging / "video.mp4")  # until approved (manifest "review", docs/review.md)
-    report = res.report
-    _write_json(staging / "deid_report.json", report)  # holds no file name (engine.deid.report)
-    qc = report["qc"]
-    info = res.info
+    _write_json(staging / "deid_report.json", res.report)  # holds no file name (engine.deid.report)
+    qc, info = res.qc, res.info
     fields = {
         "frames": res.frames, "fps": round(float(info.fps), 6), "width": info.width, "height": info.height,
         "duration_s": round(float(info.duration_s), 4), "rate_mode": info.rate_mode,
-        "qc_passed": bool(qc["passed"]), "frames_with_person": int(qc["frames_with_person"]),
-        "frames_person_uncovered": int(qc["frames_person_uncovered"]),
-        "frames_failed_closed": int(qc["frames_failed_closed"]),
+        "qc_passed": qc.passed, "frames_with_person": qc.frames_with_person,
+        "frames_person_uncovered": qc.frames_person_uncovered,
+        "frames_failed_closed": qc.frames_failed_closed,
         "kinematics": "skipped", "kinematics_note": None, "person_measured": None, "persons_seen": None,
         "tasks": None,
     }
