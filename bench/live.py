@@ -13,7 +13,7 @@ fail-closed policy, frames (and exposed faces, for the synthetic stream), the ra
 which Pose landmarks arrive (``pose_hz``: frames where Pose found a body), and the
 worst p95 against the 33 ms goal.
 
-    .venv/bin/python bench/live.py [--frames 150] [--fps 30]
+    .venv/bin/python -m bench.live [--frames 150] [--fps 30]
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from engine.deid.audit import face_exposed
+from engine.live import LiveDeidentifier, live_centerface
+from engine.video import read_frames
 
-from engine.deid.audit import face_exposed  # noqa: E402
-from engine.live import LiveDeidentifier, live_centerface  # noqa: E402
-from engine.video import read_frames  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SIZE = (640, 480)
 

@@ -15,7 +15,7 @@ Prints one JSON line per measurement:
   at 30 fps, the synthetic "exit" clip looped with its own report) after one followed
   correction of 3 s: re-encoding only the touched groups of pictures, and the whole clip.
 
-    python bench/review.py [--clips scale,rotate,...] [--rerender-s 60] [--skip proposals,follow,rerender]
+    python -m bench.review [--clips scale,rotate,...] [--rerender-s 60] [--skip proposals,follow,rerender]
 """
 
 from __future__ import annotations
@@ -24,34 +24,17 @@ import argparse
 import json
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench import synthetic_faces
+from engine.deid.boxes import iou
+from tests.support.scene import moving_face
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-import synthetic_faces  # noqa: E402
-from engine.deid.boxes import iou  # noqa: E402
-
-
-def moving_face(n: int = 90, grow: int = 50, face: int = 0):
-    """``n`` frames at 30 fps: a synthetic face crossing a 1280x720 picture on a curve
-    while it grows by ``grow`` px (shrinks if negative); with its true box per frame."""
-    faces = synthetic_faces._faces()
-    bg = synthetic_faces._background(7)
-    frames, boxes = [], []
-    for i in range(n):
-        t = i / (n - 1)
-        patch = synthetic_faces._resize(faces[face], int(120 + grow * t))
-        f = bg.copy()
-        boxes.append(synthetic_faces._paste(f, patch, int(150 + 800 * t), int(250 + 120 * np.sin(2 * np.pi * t))))
-        frames.append(f)
-    return frames, np.array(boxes, dtype=float)
 
 
 def _inside(box, regions: list[dict], detected: bool) -> list[dict]:
@@ -113,7 +96,7 @@ def _follow(frames, truth, start: int = 0) -> dict:
 
 def bench_follow(work: Path) -> list[dict]:
     from engine.video import read_frames
-    from tests.media import write_clip
+    from tests.support.clips import write_clip
 
     rows = []
     for face, grow in ((0, 0), (0, 50), (1, -40), (1, 50)):

@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from batch_helpers import check_outputs, make_archive
+from tests.support.batch import check_outputs, make_archive
 from engine.batch import aggregate, manifest as mf
 from engine.batch.tasks import process_video
 from engine.errors import InputError

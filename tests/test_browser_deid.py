@@ -15,8 +15,9 @@ from pathlib import Path
 from engine import tempfiles
 from engine.deid.audit import face_exposed
 from engine.video import probe, read_frames
-from media import moving_face_frames, write_clip
-from tests.browser import page_errors, settle
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
+from tests.support.server import page_errors, settle
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import (
+from tests.support.server import (
     REPO,
     app_pages,
     page_errors,

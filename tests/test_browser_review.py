@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from engine.deid import auditlog, release
-from tests.browser import page_errors, require_chromium, serve_app, settle
-from tests.media import moving_face_frames, write_clip
+from tests.support.server import page_errors, require_chromium, serve_app, settle
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
 
 pytestmark = pytest.mark.browser
 

@@ -7,29 +7,29 @@ from __future__ import annotations
 import pytest
 
 from engine.deid import auditlog
-from tests.browser import page_errors, settle
-from tests.media import moving_face_frames, write_clip
-from tests.test_browser_safety import serve_logged
-from tests.test_browser_safety_auth import auth_secrets, browser, provider  # noqa: F401 - fixtures
+from tests.support.server import page_errors, serve_app, settle
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
+from tests.support.auth import auth_secrets
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app(provider, tmp_path_factory):  # noqa: F811
-    from tests.browser import require_chromium
+def app(provider, tmp_path_factory):
+    from tests.support.server import require_chromium
 
     require_chromium()
     root = tmp_path_factory.mktemp("review-auth")
     (root / "tmp").mkdir()
     secrets = auth_secrets(root / "secrets.toml", provider)
     log = root / "audit.jsonl"
-    with serve_logged(root / "tmp", root / "server.log", extra_args=["--secrets.files", str(secrets)],
-                      env={"CLINLAB_AUDIT_LOG": str(log)}) as base:
+    with serve_app(tmpdir=root / "tmp", log_path=root / "server.log", extra_args=["--secrets.files", str(secrets)],
+                   env={"CLINLAB_AUDIT_LOG": str(log)}) as base:
         yield {"base": base, "log": log}
 
 
-def test_signed_in_reviewer_approves_under_their_identity(browser, app, tmp_path):  # noqa: F811
+def test_signed_in_reviewer_approves_under_their_identity(browser, app, tmp_path):
     base = app["base"]
     page = browser.new_context(accept_downloads=True).new_page()
     page.goto(f"{base}/review")

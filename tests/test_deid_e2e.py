@@ -12,7 +12,8 @@ import pytest
 from engine.deid.audit import AuditDetector, face_exposed
 from engine.deid.pipeline import DeidSettings, deidentify_video
 from engine.video import probe, read_frames
-from media import moving_face_frames, trim, write_clip
+from tests.support.clips import trim, write_clip
+from tests.support.scene import moving_face_frames
 
 pytestmark = pytest.mark.slow
 

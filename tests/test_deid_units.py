@@ -10,7 +10,7 @@ from engine.deid.boxes import face_to_head, merge_overlapping
 from engine.deid.cues import pose_head_box
 from engine.deid.mask import apply_mask
 from engine.deid.tracking import HeadTracker
-from media import face_patch
+from tests.support.scene import face_patch
 
 BOX = np.array([100.0, 100.0, 140.0, 150.0])
 

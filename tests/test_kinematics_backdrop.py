@@ -17,7 +17,8 @@ from engine.kinematics.backdrop import (
     extract_with_backdrop,
 )
 from engine.kinematics.landmarks import INDEX
-from media import face_patch, moving_face_frames, write_clip
+from tests.support.clips import write_clip
+from tests.support.scene import face_patch, moving_face_frames
 
 
 def _decode(jpeg: bytes) -> np.ndarray:

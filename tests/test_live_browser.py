@@ -19,8 +19,8 @@ import pytest
 
 from engine.deid.audit import AuditDetector, detail_retained, face_exposed
 from engine.video import read_frames
-from media import face_patch
-from tests.browser import REPO, launch_chromium, page_errors, require_chromium, serve_app, settle
+from tests.support.scene import face_patch
+from tests.support.server import REPO, launch_chromium, page_errors, require_chromium, serve_app, settle
 
 pytestmark = pytest.mark.browser
 

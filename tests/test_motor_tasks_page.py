@@ -99,7 +99,7 @@ def test_a_sample_clip_goes_through_the_one_pass_and_only_deidentified_frames_ar
 
 
 def test_the_page_needs_sign_in_when_configured_and_is_reached_through_app_py(repo) -> None:
-    from tests.test_safety_app import GOOD_AUTH
+    from tests.support.auth import GOOD_AUTH
 
     at = AppTest.from_file(str(repo / "pages" / "motor_tasks.py"), default_timeout=60)
     at.secrets["auth"] = GOOD_AUTH

@@ -3,9 +3,6 @@ applies corrections over the automatic masks (checked on the pixels)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -15,11 +12,8 @@ from engine.deid.boxes import grow, iou
 from engine.deid.rerender import rerender
 from engine.errors import InputError
 from engine.video import read_frames
-from tests.media import write_clip
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
-from review import moving_face  # noqa: E402  (bench/review.py: 3 s of a moving synthetic face, known boxes)
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face  # 3 s of a moving synthetic face, known boxes
 
 
 @pytest.mark.parametrize("face,grow", [(0, 50), (1, -40)])
@@ -99,7 +93,7 @@ def test_rerender_encodes_only_the_touched_groups_of_pictures(tmp_path):
     pictures only; the rest is the previous output's packets, decoded identically."""
     from engine.deid.splice import gops
     from engine.video import probe
-    from tests.media import moving_face_frames
+    from tests.support.scene import moving_face_frames
 
     frames, truth = moving_face_frames(n=300, size=(320, 180), face_px=40)
     clip = write_clip(tmp_path / "in.mp4", frames)

@@ -9,7 +9,8 @@ import pytest
 
 from engine.deid import auditlog, release, reviewjob
 from engine.deid.cues import CenterFace
-from tests.media import moving_face_frames, write_clip
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = str(REPO / "pages" / "review.py")
@@ -79,7 +80,7 @@ def test_review_correct_and_approve(job, tmp_path, monkeypatch):
 
 
 def test_review_page_needs_sign_in_when_configured(job):
-    from tests.test_safety_app import GOOD_AUTH
+    from tests.support.auth import GOOD_AUTH
 
     at = _page(job, GOOD_AUTH)
     assert [t.value for t in at.title] == ["Sign in to continue"]

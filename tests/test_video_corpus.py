@@ -1,4 +1,4 @@
-"""What phones, cameras and editors produce (tests/video_corpus.py, made with ffmpeg):
+"""What phones, cameras and editors produce (tests/support/corpus.py, made with ffmpeg):
 each file is accepted or refused as a user would expect, and what is accepted comes out
 with the frames a player presents, its duration, its display geometry and its sound in
 sync.  ffprobe is the independent judge: ``-count_frames`` gives the presented count."""
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import video_corpus as vc
+from tests.support import corpus as vc
 from engine.deid.report import qc_summary
 from engine.errors import InputError
 from engine.video import probe, read_frames
