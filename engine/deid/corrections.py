@@ -168,7 +168,7 @@ class Follower:
         h, w = frame.shape[:2]
         self.size = (w, h)
         b = np.asarray(box, dtype=np.float64)
-        self.s = float(np.clip(self.WORK / max(b[2] - b[0], 1.0), 0.05, 3.0))  # small regions are enlarged
+        self.scale = float(np.clip(self.WORK / max(b[2] - b[0], 1.0), 0.05, 3.0))  # small regions are enlarged
         self.box = self._clip(b)
         self.template, _ = self._window(frame, self.box, 0.0)
         self.score = 1.0
@@ -187,20 +187,20 @@ class Follower:
         x0, y0 = int(max(0, np.floor(box[0] - pad * bw))), int(max(0, np.floor(box[1] - pad * bh)))
         x1, y1 = int(min(w, np.ceil(box[2] + pad * bw))), int(min(h, np.ceil(box[3] + pad * bh)))
         g = cv2.cvtColor(np.ascontiguousarray(frame[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]), cv2.COLOR_RGB2GRAY)
-        size = (max(1, round(g.shape[1] * self.s)), max(1, round(g.shape[0] * self.s)))
-        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA if self.s < 1 else cv2.INTER_LINEAR)
+        size = (max(1, round(g.shape[1] * self.scale)), max(1, round(g.shape[0] * self.scale)))
+        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
         return g.astype(np.float32), np.array([x0, y0], dtype=np.float64)
 
     def step(self, frame: np.ndarray) -> np.ndarray:
         """This frame's box (original pixels)."""
         want = float(np.clip(self.WORK / max(self.box[2] - self.box[0], 1.0), 0.05, 3.0))
-        if not 0.5 <= want / self.s <= 2.0:  # the region grew or shrank a lot: keep the work size (and cost) steady
+        if not 0.5 <= want / self.scale <= 2.0:  # the region grew or shrank a lot: keep the work size (and cost) steady
             th, tw = self.template.shape
-            self.template = cv2.resize(self.template, (max(4, round(tw * want / self.s)), max(4, round(th * want / self.s))))
-            self.s = want
+            self.template = cv2.resize(self.template, (max(4, round(tw * want / self.scale)), max(4, round(th * want / self.scale))))
+            self.scale = want
         win, origin = self._window(frame, self.box, 1.0)
-        bw, bh = (self.box[2:] - self.box[:2]) * self.s
-        pred = ((self.box[:2] + self.box[2:]) / 2 + self.velocity - origin) * self.s  # in window pixels
+        bw, bh = (self.box[2:] - self.box[:2]) * self.scale
+        pred = ((self.box[:2] + self.box[2:]) / 2 + self.velocity - origin) * self.scale  # in window pixels
         best = (-9.0, None)
         for kx, ky in self.SCALES:
             tw, th = max(4, round(self.template.shape[1] * kx)), max(4, round(self.template.shape[0] * ky))
@@ -219,10 +219,10 @@ class Follower:
         score, found = best
         self.score = float(score)
         if found is None or score < self.LOST:
-            if (self.box[2] - self.box[0]) * self.s < 2 * self.template.shape[1]:
+            if (self.box[2] - self.box[0]) * self.scale < 2 * self.template.shape[1]:
                 self.box = self._clip(grow(self.box, 1.02)[0])  # lost: stay, and cover a little more (up to 2x)
             return self.box
-        box = self._clip(found / self.s + np.tile(origin, 2))
+        box = self._clip(found / self.scale + np.tile(origin, 2))
         self.velocity = 0.7 * self.velocity + 0.3 * ((box[:2] + box[2:]) / 2 - (self.box[:2] + self.box[2:]) / 2)
         self.box = box
         if score >= self.CONFIDENT:

@@ -102,11 +102,11 @@ class FrameCues:
     persons: list[Person] = field(default_factory=list)  # each person's identity and landmarks
 
 
-class FrameAnalyzer:
+class FrameAnalyser:
     """Runs every cue on one frame and merges their head boxes."""
 
     def __init__(self, settings: DeidSettings, centerface: CenterFace | None = None) -> None:
-        self.s = settings
+        self.settings = settings
         # CenterFace is stateless and thread-safe, so a server may share one; the
         # mediapipe graphs keep tracking state and belong to one video.
         self.centerface = centerface or CenterFace()
@@ -116,7 +116,7 @@ class FrameAnalyzer:
 
     def __call__(self, frame: np.ndarray, index: int) -> FrameCues:
         h, w = frame.shape[:2]
-        small, scale = shrink(frame, self.s.det_long_side)
+        small, scale = shrink(frame, self.settings.det_long_side)
         boxes, labels = [], []
 
         def add(b: np.ndarray, cue: str, factor: float) -> None:
@@ -124,12 +124,12 @@ class FrameAnalyzer:
                 boxes.append(row / factor)
                 labels.append(cue)
 
-        if index % self.s.centerface_every == 0:
-            add(face_heads(self.centerface(small, self.s.face_threshold)), "centerface", scale)
-        hi_scale = min(1.0, self.s.hires_long_side / max(h, w))
-        if index % self.s.hires_every == 0 and hi_scale > scale * 1.25:
-            big, hi_scale = shrink(frame, self.s.hires_long_side)
-            add(face_heads(self.centerface(big, self.s.face_threshold)), "centerface", hi_scale)
+        if index % self.settings.centerface_every == 0:
+            add(face_heads(self.centerface(small, self.settings.face_threshold)), "centerface", scale)
+        hi_scale = min(1.0, self.settings.hires_long_side / max(h, w))
+        if index % self.settings.hires_every == 0 and hi_scale > scale * 1.25:
+            big, hi_scale = shrink(frame, self.settings.hires_long_side)
+            add(face_heads(self.centerface(big, self.settings.face_threshold)), "centerface", hi_scale)
         add(face_heads(self.blazeface(small)), "blazeface", scale)
         followed = [pose_head_box(lm) for lm in self.tracking_pose(small)]  # fail closed: follows hard bodies
         add(np.array(followed).reshape(-1, 4), "pose", scale)
@@ -216,7 +216,7 @@ def deidentify_video(
     s.validate()
     info = probe(src)
     t0 = time.perf_counter()
-    analyzer = FrameAnalyzer(s, centerface)
+    analyser = FrameAnalyser(s, centerface)
     observers, output_observers, people_observers = list(observers), list(output_observers), list(people_observers)
     win = window_frames(info.fps, s.window_s)
     tracker = HeadTracker(max_gap=win, lead=win, hold=win, frame_size=(info.width, info.height))
@@ -277,7 +277,7 @@ def deidentify_video(
             for ob in observers:
                 ob(frame, i, i / info.fps)
             try:
-                fc = analyzer(frame, i)
+                fc = analyser(frame, i)
             except Exception:
                 log.exception("analysis failed on a frame; obscuring the whole frame")
                 failed.add(i)
@@ -300,7 +300,7 @@ def deidentify_video(
         writer.abort()
         raise
     finally:
-        analyzer.close()
+        analyser.close()
 
     seconds = time.perf_counter() - t0
     report = {
