@@ -7,25 +7,19 @@ from __future__ import annotations
 import pytest
 
 from engine.deid import auditlog
-from tests.support.server import page_errors, serve_app, settle
+from tests.support.server import page_errors, settle
 from tests.support.clips import write_clip
 from tests.support.scene import moving_face_frames
-from tests.support.auth import auth_secrets
+from tests.support.auth import serve_signed_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def app(provider, tmp_path_factory):
-    from tests.support.server import require_chromium
-
-    require_chromium()
     root = tmp_path_factory.mktemp("review-auth")
-    (root / "tmp").mkdir()
-    secrets = auth_secrets(root / "secrets.toml", provider)
     log = root / "audit.jsonl"
-    with serve_app(tmpdir=root / "tmp", log_path=root / "server.log", extra_args=["--secrets.files", str(secrets)],
-                   env={"CLINLAB_AUDIT_LOG": str(log)}) as base:
+    with serve_signed_in(provider, root, env={"CLINLAB_AUDIT_LOG": str(log)}) as base:
         yield {"base": base, "log": log}
 
 

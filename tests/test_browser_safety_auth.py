@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.auth import CLIENT_SECRET, auth_secrets
-from tests.support.server import UPLOADER, page_errors, require_chromium, serve_app, settle
+from tests.support.auth import CLIENT_SECRET, serve_signed_in
+from tests.support.server import UPLOADER, page_errors, settle
 
 pytestmark = pytest.mark.browser
 
@@ -19,13 +19,9 @@ SIGN_IN_TITLE = "Sign in to continue"
 
 @pytest.fixture(scope="module")
 def app(provider, tmp_path_factory):
-    require_chromium()
     root = tmp_path_factory.mktemp("auth")
-    (root / "tmp").mkdir()
-    secrets = auth_secrets(root / "secrets.toml", provider)
-    log = root / "server.log"
-    with serve_app(tmpdir=root / "tmp", log_path=log, extra_args=["--secrets.files", str(secrets)]) as base:
-        yield {"base": base, "log": log}
+    with serve_signed_in(provider, root) as base:
+        yield {"base": base, "log": root / "server.log"}
 
 
 def _goto(page, url):

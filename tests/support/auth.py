@@ -6,10 +6,14 @@ A pytest plugin (listed in tests/conftest.py), so every test module gets ``provi
 
 from __future__ import annotations
 
+import contextlib
 import secrets as pysecrets
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+
+from tests.support.server import require_chromium, serve_app
 
 # An [auth] section the policy accepts (its provider is never reached: AppTest only).
 GOOD_AUTH = {
@@ -42,3 +46,15 @@ def auth_secrets(path: Path, provider: str) -> Path:
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
     )
     return path
+
+
+@contextlib.contextmanager
+def serve_signed_in(provider: str, root: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The app with sign-in at the local ``provider`` (``root``: its secrets file, its
+    TMPDIR ``root/tmp`` and its log ``root/server.log``); yields the base URL."""
+    require_chromium()
+    (root / "tmp").mkdir()
+    secrets = auth_secrets(root / "secrets.toml", provider)
+    with serve_app(tmpdir=root / "tmp", log_path=root / "server.log", extra_args=["--secrets.files", str(secrets)],
+                   env=env) as base:
+        yield base
