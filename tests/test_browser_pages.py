@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO
 from tests.support.server import (
-    REPO,
     app_pages,
     page_errors,
     require_chromium,

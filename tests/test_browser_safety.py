@@ -30,6 +30,7 @@ from tests.support import REPO
 from tests.support import bad_inputs as fx
 from tests.support.server import (
     UPLOADER,
+    download,
     page_errors,
     require_chromium,
     serve_app,
@@ -83,10 +84,7 @@ def run_deid(page, timeout_ms: int = 240_000) -> None:
 
 
 def download_result(page, dest: Path) -> Path:
-    with page.expect_download(timeout=60_000) as dl:
-        page.get_by_role("button", name="Download blurred MP4").click()
-    assert dl.value.failure() is None
-    dl.value.save_as(dest)
+    download(page, "Download blurred MP4", dest)
     return dest
 
 

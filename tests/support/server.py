@@ -230,6 +230,18 @@ def settle(page, *, timeout: float = 60, quiet: float = 1.0) -> None:
         page.wait_for_load_state("networkidle", timeout=5000)
 
 
+def download(page, button: str, dest: str | Path) -> str:
+    """Click the download button named ``button``, save what it sends to ``dest``;
+    returns the file name the app suggested.  A failed download fails the test:
+    starlette 1.x broke Streamlit 1.60's media responses (HTTP 500, download
+    cancelled), which requirements.txt pins away from."""
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name=button).click()
+    assert dl.value.failure() is None, f"the download '{button}' failed: {dl.value.failure()}"
+    dl.value.save_as(dest)
+    return dl.value.suggested_filename
+
+
 def page_errors(page, *, error_alerts: bool = True) -> list[str]:
     """Texts that mean the page failed: exception elements, any visible 'Traceback' and,
     unless ``error_alerts`` is False, ``st.error`` boxes."""
