@@ -1,5 +1,6 @@
 """Live webcam: faces obscured before any frame leaves the server, skeleton, live angles,
-a de-identified recording and the session's landmarks and angles as CSV.
+a motor task with guidance and a live count, a de-identified recording and the session's
+landmarks and angles as CSV (and the task's result, shown as on the Motor tasks page).
 
 Only wiring: the engine is ``engine/live/`` (``LiveDeidentifier``, and ``WebrtcStream`` for the
 callbacks; policy and threads in ``docs/live.md``).
@@ -12,9 +13,11 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from engine.deid.mask import MODES
-from engine.live import CHART_SECONDS, JOINT_CHOICES, LiveDeidentifier, WebrtcStream, angles_from_poses
+from engine.kinematics.tasks import task_spec
+from engine.live import CHART_SECONDS, JOINT_CHOICES, LIVE_TASKS, LiveDeidentifier, WebrtcStream, angles_from_poses
 from pages import state
 from pages.state import LiveOutcome
+from pages.task_results import show_result
 from pages.ui import require_sign_in, session_dir
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
@@ -71,8 +74,21 @@ angles = c3.multiselect(
     format_func=_angle_label, key="live_angles",
 )
 
+t1, t2 = st.columns([2, 2])
+task = t1.selectbox(
+    "Motor task", ("none", *LIVE_TASKS), key="live_task",
+    format_func=lambda n: "None (recording only)" if n == "none" else task_spec(n).title,
+    help="Counted live on the patient's hand; set it before START (it applies from the next START).",
+)
+task = None if task == "none" else task
+side = t2.radio("Side (the patient's)", ("left", "right"), index=1, horizontal=True, key="live_task_side")
+if task is not None:
+    st.info(f"Ask the patient: “{task_spec(task).instruction}” The count and the guidance appear on the video.",
+            icon=":material/record_voice_over:")
+
 live, stream = _live()
-live.configure(mode=mode, skeleton=skeleton, angles=tuple(angles), record_dir=session_dir() if record else None)
+live.configure(mode=mode, skeleton=skeleton, angles=tuple(angles), record_dir=session_dir() if record else None,
+               task=task, side=side)
 
 ctx = webrtc_streamer(
     key="live",
@@ -99,6 +115,13 @@ def _live_panel(live: LiveDeidentifier, names: tuple[str, ...]) -> None:
     m2.metric("Processing p95", "–" if stats["p95_ms"] is None else f"{stats['p95_ms']:.0f} ms")
     m3.metric("Frames", stats["frames"])
     m4.metric("Whole frame covered", stats["failed_closed"], help="Frames covered as a whole by the fail-closed policy.")
+    task = live.task_state()
+    if task is not None:
+        k1, k2, k3 = st.columns([1, 1, 2])
+        k1.metric("Count", f"{task.count} of {task.target}" + (" s" if task.unit == "s" else ""))
+        k2.metric("Last cycle amplitude", "–" if task.amplitude is None else f"{task.amplitude:.2f}",
+                  help=f"In {task.unit}." if task.unit != "s" else None)
+        k3.markdown(f"**{task.message}**")
     if names:
         long = angles_from_poses(live.poses.snapshot(), names)
         long = long.dropna()
@@ -136,7 +159,7 @@ else:
             res.video.unlink(missing_ok=True)  # the bytes live in this session only
         st.session_state[state.LIVE_RESULT] = LiveOutcome(
             id=res.id, video=video, landmarks_csv=res.landmarks_csv, angles_csv=res.angles_csv, frames=res.frames,
-            seconds=res.seconds, failed_closed=res.failed_closed, latency=res.latency, note=res.note,
+            seconds=res.seconds, failed_closed=res.failed_closed, latency=res.latency, note=res.note, task=res.task,
         )
 
 done = state.entry(state.LIVE_RESULT, LiveOutcome)
@@ -165,3 +188,9 @@ if done and not ctx.state.playing:
                            mime="text/csv", on_click="ignore")
     else:
         d3.caption("No angles: no whole body was seen.")
+    if done.task is not None:
+        st.subheader("Motor task")
+        res = done.task
+        st.caption(f"Counted live: {res.meta.get('live_count')} of {res.meta.get('live_target')}. The results below "
+                   "are the Motor tasks page's analysis of the recorded hand landmarks.")
+        show_result(res, key="live_task")

@@ -14,10 +14,9 @@ import streamlit as st
 
 from engine.kinematics.tasks import TASK_NAMES, task_spec
 from engine.kinematics.tasks.analysis import TaskResult, analyse_task
-from engine.kinematics.tasks.charts import task_charts
-from engine.kinematics.tasks.report import cycles_csv, features_json, report_html, results_table
 from pages import state
 from pages.state import TaskClip
+from pages.task_results import show_result
 from pages.ui import require_sign_in, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
@@ -27,12 +26,6 @@ def _analysed(table, task: str, side: str, window: tuple[float, float]) -> TaskR
     """Recomputed only when the clip, task, side or marks change."""
     return state.remembered(state.MOTOR_TASKS_RESULT, (id(table), task, side, window),
                             lambda: analyse_task(task, table, side, start_s=window[0], end_s=window[1]))
-
-
-def _verdict(res: TaskResult) -> None:
-    box = {"Good": st.success, "Needs review": st.warning, "Failed": st.error}[res.verdict]
-    box(res.headline, icon={"Good": ":material/check_circle:", "Needs review": ":material/warning:",
-                             "Failed": ":material/error:"}[res.verdict])
 
 
 def _marks(clip: TaskClip, duration: float, fps: float) -> tuple[float, float]:
@@ -46,38 +39,6 @@ def _marks(clip: TaskClip, duration: float, fps: float) -> tuple[float, float]:
             img, shown = backdrop.nearest(int(round(t * fps)))
             col.image(img, caption=f"{what}: de-identified frame {shown} ({shown / fps:.2f} s)", width=320)
     return window
-
-
-def _downloads(res: TaskResult) -> None:
-    stem = f"{res.task}_{res.side}"
-    files = [("cycles.csv", cycles_csv, "text/csv", "One row per cycle: times, amplitude, speeds, pauses, hesitations."),
-             ("features.json", features_json, "application/json", "Features, verdict and reasons."),
-             ("report.html", report_html, "text/html", "One-file report: tables and charts, drawn offline (no image of the patient).")]
-    for name, make, mime, what in files:
-        c1, c2 = st.columns([1, 3])
-        c1.download_button(name, make(res), file_name=f"{stem}_{name}", mime=mime, key=f"mt_dl_{name}", on_click="ignore")
-        c2.caption(what)
-
-
-def _show(res: TaskResult) -> None:
-    st.caption(f"{res.title}, {res.side} side" + (" (detected: the hand that moves most)" if res.meta.get("side_detected") else ""))
-    _verdict(res)
-    t_res, t_charts, t_cycles, t_dl = st.tabs(["Results", "Charts", "Cycles", "Downloads"])
-    with t_res:
-        st.dataframe(results_table(res), hide_index=True, width="stretch")
-        st.caption("Definitions and units of every measure: docs/motor_tasks.md. Decrement: last third of the "
-                   "cycles against the first third; pause: a period over twice the median; hesitation: the speed "
-                   "dips below 15 % of the cycle's peak and recovers within a phase.")
-    with t_charts:
-        charts = task_charts(res)
-        for chart in charts.values():
-            st.altair_chart(chart, width="stretch")
-        if not charts:
-            st.caption("Nothing to chart: " + res.headline)
-    with t_cycles:
-        st.dataframe(res.cycles.round(3), hide_index=True, width="stretch")
-    with t_dl:
-        _downloads(res)
 
 
 st.title("Motor tasks")
@@ -127,4 +88,4 @@ with user_errors():
         else:
             st.subheader(clip.label)
             window = _marks(clip, table.n_frames / table.fps, table.fps)
-            _show(_analysed(table, task, side, window))
+            show_result(_analysed(table, task, side, window), key="mt")

@@ -20,6 +20,7 @@ import streamlit as st
 from engine.deid.cues import CenterFace
 from engine.kinematics.backdrop import Backdrop
 from engine.kinematics.hand_landmarks import HandTable
+from engine.kinematics.tasks.analysis import TaskResult
 from engine.kinematics.landmarks import LandmarkTable
 
 T = TypeVar("T")
@@ -99,6 +100,7 @@ class LiveOutcome:
     failed_closed: int
     latency: dict
     note: str
+    task: TaskResult | None = None  # the motor task's offline analysis, when one was run
 
 
 @dataclass(frozen=True)

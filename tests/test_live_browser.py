@@ -1,6 +1,8 @@
 """The live page end to end: a fake webcam that shows a face, streamed through
 streamlit-webrtc in headless Chromium; the face must be obscured in what the page
-displays and in the recording downloaded after STOP.
+displays and in the recording downloaded after STOP.  With a motor task set, the live
+count is drawn on the covered video and, as the scene has no hand, the task's result
+after STOP is the quality screen's "hand not found" (no number).
 
 The fake camera plays a ``.y4m`` clip the test writes itself (the astronaut's face
 from scikit-image on a textured background, 640x480, static so the truth box is the
@@ -10,6 +12,7 @@ same in every frame whatever frame the browser shows).
 from __future__ import annotations
 
 import base64
+import re
 import time
 from pathlib import Path
 
@@ -69,6 +72,17 @@ def _decode(data_url: str) -> np.ndarray:
     return cv2.resize(rgb, (W, H), interpolation=cv2.INTER_AREA) if rgb.shape[:2] != (H, W) else rgb
 
 
+def fake_cam(y4m: Path) -> list[str]:
+    return [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={y4m}",
+        "--autoplay-policy=no-user-gesture-required",
+        # make test runs in a namespace with loopback alone: let WebRTC meet on it
+        "--allow-loopback-in-peer-connection",
+    ]
+
+
 @pytest.fixture(scope="module")
 def audit():
     det = AuditDetector()
@@ -83,15 +97,7 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
     assert face_exposed(scene, scene, box, audit(scene))
     y4m = write_y4m(tmp_path / "face.y4m", scene)
     background = np.array([450, 60, 620, 220], dtype=float)  # no face there
-    fake_cam = [
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={y4m}",
-        "--autoplay-policy=no-user-gesture-required",
-        # make test runs in a namespace with loopback alone: let WebRTC meet on it
-        "--allow-loopback-in-peer-connection",
-    ]
-    with serve_app(cwd=REPO) as base, launch_chromium(fake_cam) as browser:
+    with serve_app(cwd=REPO) as base, launch_chromium(fake_cam(y4m)) as browser:
         page = browser.new_page(accept_downloads=True)
         page.goto(f"{base}/live")
         settle(page, timeout=120)
@@ -144,4 +150,43 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
         download(page, "Download landmarks (CSV)", csv_path)
         header = csv_path.read_text().splitlines()[0]
         assert header.startswith("frame,time_s,person,landmark,x,y")
+        page.close()
+
+
+def test_live_task_count_is_drawn_and_its_verdict_shown_after_stop(tmp_path):
+    require_chromium()
+    scene, box = face_scene()
+    y4m = write_y4m(tmp_path / "face.y4m", scene)
+    with serve_app(cwd=REPO) as base, launch_chromium(fake_cam(y4m)) as browser:
+        page = browser.new_page()
+        page.goto(f"{base}/live")
+        settle(page, timeout=120)
+        choose = page.get_by_role("combobox", name="Motor task")  # the task selector
+        choose.click(timeout=60_000)
+        page.get_by_role("option", name="Finger tapping").click(timeout=30_000)
+        page.get_by_text("Ask the patient:").wait_for(timeout=60_000)
+        settle(page, timeout=60)
+        frame = page.frame_locator("iframe").first
+        frame.get_by_role("button", name="START").click(timeout=60_000)
+        video = frame.locator("video").first
+        video.wait_for(state="attached", timeout=120_000)
+        green, counted = np.array([80, 255, 80]), False
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not counted:
+            url = video.evaluate(GRAB, timeout=30_000)
+            if url:
+                img = _decode(url)
+                assert not face_exposed(scene, img, box), "face visible during the motor task"
+                corner = img[:80, -200:].reshape(-1, 3).astype(int)  # "0/10" in the top right corner
+                counted = (np.abs(corner - green).sum(axis=1) < 60).sum() > 20
+            page.wait_for_timeout(300)
+        assert counted, "the live count was never drawn on the video"
+        page.wait_for_timeout(1500)  # a few more frames for Hands
+        try:
+            frame.get_by_role("button", name="STOP").click(timeout=60_000)
+        except Exception:  # noqa: BLE001 - a dropped connection ends the stream too
+            assert frame.get_by_role("button", name="START").count() > 0, "neither STOP nor START is shown"
+        page.get_by_text("Counted live: 0 of 10").wait_for(timeout=120_000)
+        assert page.get_by_text(re.compile(r"Failed: hand not found in \d+ % of frames")).count() >= 1
+        assert page.get_by_role("tab", name="Downloads").count() == 1
         page.close()

@@ -88,6 +88,14 @@ def test_fewer_than_three_cycles_fail_with_one_sentence() -> None:
                            "or record about ten repetitions"]
 
 
+def test_a_still_hand_has_no_cycle() -> None:
+    # the fingers held together (only landmark noise): no cycle, not one cycle of NaN
+    table, _ = tapping_table(freq=2.0, n_cycles=2, amp_start=1.0, amp_end=1.0, drop_fraction=0.0, burst=0)
+    res = analyse_task("finger-tapping", table, "right", end_s=0.55)
+    assert res.verdict == "Failed" and res.cycles.empty
+    assert res.reasons[0].startswith("fewer than three cycles were found (0)")
+
+
 def test_marks_limit_the_analysis_and_the_side_is_detected() -> None:
     table, truth = tapping_table(freq=3.0, **PROFILE)
     still = table.hands.copy()

@@ -9,7 +9,9 @@ results of the Pose and background-detector workers, weighed by the policy
 a worker is late); the causal tracker (``HeadTracker(lead=0)`` without the upload
 path's edge rule: boxes grown for lateness often reach the edge, and stretching them
 there covered the whole picture), holding a lost head's box for half a second; the
-upload path's mask; then the optional skeleton and angle labels of the newest pose.
+upload path's mask; then the optional skeleton and angle labels of the newest pose,
+and, when a motor task is set, the newest ``live-hands`` result's hand, guidance and
+count (``engine.live.task``: Hands on the original frames in its own worker).
 
 A frame whose analysis raised anything is covered as a whole.  Only covered frames
 leave :meth:`~LiveDeidentifier.process`, and only they are recorded.  Which thread
@@ -32,16 +34,18 @@ from engine.errors import InputError
 from engine.kinematics.landmarks import INDEX, LandmarkExtractor
 from engine.live.buffers import LatencyStats, RingBuffer
 from engine.live.detectors import BlazeRange, FaceFinder, frame_heads
-from engine.live.overlay import cover_whole, draw_skeleton, label
+from engine.live.overlay import cover_whole, draw_skeleton, draw_task, label
 from engine.live.policy import Sighting, decide
 from engine.live.pose import CHART_SECONDS, POSE_EVERY, pose_sighting, pose_step
 from engine.live.recorder import Recorder
 from engine.live.session import MAX_RECORD_S, NOMINAL_FPS, WINDOW_S, LiveResult, Session
+from engine.live.task import LIVE_TASKS, LiveTask, LiveTaskState
 from engine.live.worker import NewestWorker, Result
 
 log = logging.getLogger(__name__)
 
 BG_REST = 0.25  # after each look the background detector rests this share of its run time
+HANDS_REST = 0.25  # and Hands (a task): protection before measurement when the cores are busy
 
 
 class LiveDeidentifier:
@@ -56,9 +60,11 @@ class LiveDeidentifier:
 
     def __init__(self, *, centerface: CenterFace | None = None, mode: str = "blur", skeleton: bool = True,
                  angles: tuple[str, ...] = ("right_knee",), record_dir: Path | None = None,
-                 fps: float = NOMINAL_FPS, chart_seconds: float = CHART_SECONDS) -> None:
+                 fps: float = NOMINAL_FPS, chart_seconds: float = CHART_SECONDS, task: str | None = None,
+                 side: str = "right") -> None:
         if mode not in MODES:
             raise InputError(f"Unknown mode '{mode}'; choose one of {', '.join(MODES)}.")
+        self.task, self.side = _task_choice(task, side)
         self.mode = mode
         self.skeleton = skeleton
         self.angles = tuple(angles)
@@ -71,6 +77,7 @@ class LiveDeidentifier:
         self._faces = FaceFinder(centerface)
         self._bg = NewestWorker(self._faces, "live-faces", rest=BG_REST)
         self._pose = NewestWorker(self._pose_job, "live-pose")
+        self._hands = NewestWorker(LiveTask.step, "live-hands", rest=HANDS_REST)
         self._lock = threading.RLock()
         self._session: Session | None = None
         self._sessions = 0  # the one session counter: sessions started so far
@@ -81,8 +88,10 @@ class LiveDeidentifier:
         self.last_result: LiveResult | None = None
 
     def configure(self, *, mode: str | None = None, skeleton: bool | None = None,
-                  angles: tuple[str, ...] | list[str] | None = None, record_dir: Path | None | bool = False) -> None:
-        """Change settings between frames (a new ``record_dir`` applies from the next session)."""
+                  angles: tuple[str, ...] | list[str] | None = None, record_dir: Path | None | bool = False,
+                  task: str | None | bool = False, side: str | None = None) -> None:
+        """Change settings between frames (a new ``record_dir``, ``task`` or ``side`` applies
+        from the next session; ``task=None``: no task)."""
         if mode is not None:
             if mode not in MODES:
                 raise InputError(f"Unknown mode '{mode}'; choose one of {', '.join(MODES)}.")
@@ -93,6 +102,8 @@ class LiveDeidentifier:
             self.angles = tuple(a for a in angles if a in INDEX)
         if record_dir is not False:
             self.record_dir = Path(record_dir) if record_dir else None
+        if task is not False or side is not None:
+            self.task, self.side = _task_choice(self.task if task is False else task, side or self.side)
 
     @property
     def active(self) -> bool:
@@ -110,7 +121,8 @@ class LiveDeidentifier:
             rec = Recorder(self.record_dir / f"live-{self._sessions}.mp4", (w, h), self.fps)
         self.poses.clear()
         self.stats.reset()
-        return Session(self._sessions, w, h, t, self._tracker(), ext, rec)
+        task = LiveTask(self.task, self.side) if self.task else None
+        return Session(self._sessions, w, h, t, self._tracker(), ext, rec, task=task)
 
     def _tracker(self) -> HeadTracker:
         return HeadTracker(max_gap=self.window, lead=0, hold=self.window)
@@ -155,6 +167,7 @@ class LiveDeidentifier:
     def _finalise(self, s: Session, done: threading.Event) -> None:
         try:
             self._pose.wait_idle()  # the extractor is the pose worker's until its last job is done
+            self._hands.wait_idle()  # and the task's Hands the hands worker's
             self.last_result = s.export(self.fps, self.stats.summary())
         except Exception:
             log.exception("finishing the live session failed")
@@ -176,6 +189,7 @@ class LiveDeidentifier:
                 log.exception("finishing the live session failed")
         self._bg.close()
         self._pose.close()
+        self._hands.close()
         self._faces.close()
         self._bf_far.close()
         if self._next_extractor is not None:
@@ -222,6 +236,8 @@ class LiveDeidentifier:
         self._bg.post(s.id, i, t, snap)
         if i % POSE_EVERY == 0:
             self._pose.post(s.id, i, t, s, snap, i, t)
+        if s.task is not None:
+            self._hands.post(s.id, i, t, s.task, snap, t)
         now = frame_heads(self._bf_far, frame)
         bg, pose = self._newest(self._bg, s), self._newest(self._pose, s)
         lm, angle_labels = (None, []) if pose is None or pose.value is None else pose.value
@@ -240,7 +256,16 @@ class LiveDeidentifier:
             draw_skeleton(out, lm)
             for text, org in angle_labels:
                 label(out, text, org)
+        if s.task is not None:
+            view = self._newest(self._hands, s)
+            st = s.task.counter.state if view is None else view.value.state
+            draw_task(out, st.message, st.count, st.target, None if view is None else view.value.hand, st.unit)
         return out, failed
+
+    def task_state(self) -> LiveTaskState | None:
+        """The running task's count and guidance (None without a task or a session)."""
+        s = self._session
+        return None if s is None or s.task is None else s.task.counter.state
 
     @staticmethod
     def _newest(worker: NewestWorker, s: Session) -> Result | None:
@@ -250,3 +275,11 @@ class LiveDeidentifier:
 
     def _pose_job(self, s: Session, frame: np.ndarray, index: int, time_s: float):
         return pose_step(s, self.poses, frame, index, time_s, self.fps, self.angles)
+
+
+def _task_choice(task: str | None, side: str) -> tuple[str | None, str]:
+    if task is not None and task not in LIVE_TASKS:
+        raise InputError(f"The live page runs {', '.join(LIVE_TASKS)}; {task!r} is not one of them.")
+    if side not in ("left", "right"):
+        raise InputError("The side must be left or right.")
+    return task, side

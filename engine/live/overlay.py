@@ -1,9 +1,11 @@
 """What the live path draws: the placeholder shown before any frame is processed,
-the whole-frame cover of the fail-closed policy, text labels, and the skeleton of
-the newest pose.  Drawing only, in place, with
-OpenCV; nothing here reads a camera pixel it did not get."""
+the whole-frame cover of the fail-closed policy, text labels, the skeleton of
+the newest pose, and a live task's hand, guidance and count.  Drawing only, in place,
+with OpenCV, on frames already covered; nothing here reads a camera pixel it did not get."""
 
 from __future__ import annotations
+
+import textwrap
 
 import cv2
 import numpy as np
@@ -50,3 +52,24 @@ def draw_skeleton(img: np.ndarray, landmarks: np.ndarray, min_visibility: float 
     for k in range(11, len(pts)):
         if vis[k] >= min_visibility:
             cv2.circle(img, (int(pts[k, 0]), int(pts[k, 1])), 3, (255, 255, 255), -1, cv2.LINE_AA)
+
+
+def draw_task(img: np.ndarray, message: str, count: int, target: int, hand: np.ndarray | None = None,
+              unit: str = "") -> None:
+    """A live task on the (covered) frame, in place: the tested hand's 21 points, the
+    guidance wrapped over the bottom lines, and the count big in the top right corner."""
+    h, w = img.shape[:2]
+    if hand is not None:
+        for x, y in np.asarray(hand)[:, :2]:
+            if np.isfinite(x) and np.isfinite(y):
+                cv2.circle(img, (int(x), int(y)), 3, (80, 255, 80), -1, cv2.LINE_AA)
+    lines = textwrap.wrap(message, width=max(20, int(w / 11)))[:3]
+    y0 = h - 12 - 24 * (len(lines) - 1)
+    for k, line in enumerate(lines):
+        label(img, line, (12, y0 + 24 * k))
+    big = f"{count}/{target}{' ' + unit if unit == 's' else ''}"
+    scale = max(0.9, h / 400)
+    (tw, th), _ = cv2.getTextSize(big, cv2.FONT_HERSHEY_SIMPLEX, scale, 3)
+    org = (max(w - tw - 14, 2), min(th + 48, h - 4))  # below the "Face protection ..." line's height
+    cv2.putText(img, big, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 6, cv2.LINE_AA)
+    cv2.putText(img, big, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (80, 255, 80), 2, cv2.LINE_AA)

@@ -8,6 +8,7 @@ Kinematics page's formats (``engine.kinematics.export``).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,11 @@ from pathlib import Path
 from engine.deid.tracking import HeadTracker
 from engine.errors import InputError
 from engine.kinematics.landmarks import LandmarkExtractor
+from engine.kinematics.tasks.analysis import TaskResult
 from engine.live.recorder import Recorder
+from engine.live.task import LiveTask
+
+log = logging.getLogger(__name__)
 
 NOMINAL_FPS = 30.0  # webcams; the tracker's hold and gap are counted in frames at this rate
 WINDOW_S = 0.5  # hold after the last sighting, and the largest gap a track bridges
@@ -36,6 +41,7 @@ class LiveResult:
     latency: dict
     note: str = ""
     id: int = 0
+    task: TaskResult | None = None  # the motor task's offline analysis, when one was run
 
 
 @dataclass
@@ -59,6 +65,7 @@ class Session:
     facing: float = 1.0
     failed_closed: int = 0
     poses_seen: int = 0
+    task: LiveTask | None = None
 
     def restart_tracking(self, index: int, width: int, height: int, tracker: HeadTracker) -> None:
         """The camera changed resolution at frame ``index``: boxes are in the old
@@ -67,8 +74,8 @@ class Session:
         self.since, self.width, self.height, self.tracker = index, width, height, tracker
 
     def export(self, fps: float, latency: dict) -> LiveResult:
-        """Close the recording and build the CSVs (call when the Pose worker is idle:
-        the extractor is its own until its last job is done).  ``fps`` is the rate
+        """Close the recording, build the CSVs and analyse the task (call when the Pose and
+        hands workers are idle: the extractors are theirs until their last job is done).  ``fps`` is the rate
         assumed when the session is too short to measure the camera's own."""
         from engine.kinematics.export import angles_csv, landmarks_csv
         from engine.kinematics.pipeline import Settings, analyse
@@ -88,6 +95,18 @@ class Session:
                 lm_csv, ang_csv, note = table.df.to_csv(index=False, float_format="%.4f"), None, note + str(err)
         finally:
             self.extractor.close()
+        task = None
+        if self.task is not None:  # call when the hands worker is idle too
+            try:
+                task = self.task.finish()
+            except InputError as err:
+                note += str(err)
+            except Exception:  # the recording and the CSVs must not be lost with the task
+                log.exception("analysing the live motor task failed")
+                note += "The motor task could not be analysed; the recording and the landmarks are kept."
+            else:
+                if task is None:
+                    note += "No frame reached the hand detector before STOP, so the motor task has no result. "
         return LiveResult(
             video=video,
             frames=self.frames_seen,
@@ -98,4 +117,5 @@ class Session:
             latency=latency,
             note=note,
             id=self.id,
+            task=task,
         )

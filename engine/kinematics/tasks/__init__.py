@@ -48,3 +48,11 @@ def task_spec(name: str) -> TaskSpec:
     if name not in specs:
         raise InputError(f"Unknown task {name!r}; choose one of: {', '.join(TASK_NAMES)}.")
     return specs[name]
+
+
+def task_module(name: str):
+    """The module of cycle task ``name`` (``signal``, ``UNIT``, ``MIN_AMPLITUDE``): the one place
+    the signal of a task is defined, for the offline analysis and the live counter alike."""
+    import importlib
+
+    return importlib.import_module(f"engine.kinematics.tasks.{task_spec(name).name.replace('-', '_')}")

@@ -8,7 +8,6 @@ unknown task or side, a window that is empty).
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ from engine.errors import InputError
 from engine.kinematics.hand_landmarks import IRIS_DIAMETER_MM, HandTable
 from engine.kinematics.landmarks import LandmarkTable, select_person
 from engine.kinematics.tasks import quality as q
-from engine.kinematics.tasks import task_spec
+from engine.kinematics.tasks import task_module, task_spec
 from engine.kinematics.tasks.cycles import CYCLE_COLUMNS, cycle_features, detect_cycles
 from engine.kinematics.tasks.hand_movements import reference_px as palm_px
 from engine.kinematics.tasks.toe_tapping import trunk_px
@@ -74,15 +73,23 @@ def _failed(task, spec, side, unit, problems, meta) -> TaskResult:
     return TaskResult(task, spec.title, side, verdict, reasons, {}, unit, meta=meta)
 
 
-def _cycle_task(task: str, s: LandmarkSeries, meta: dict) -> TaskResult:
-    spec = task_spec(task)
-    mod = importlib.import_module(f"engine.kinematics.tasks.{task.replace('-', '_')}")
-    what = "hand" if spec.source == "hands" else f"{s.side} leg"
-    if spec.source == "hands":
+def cycle_signal(task: str, s: LandmarkSeries) -> tuple[np.ndarray, float, int]:
+    """The task's 1-D signal of ``s``: isolated jumps blanked (in ``s``), then the task
+    module's ``signal``; ``(signal, reference length px, jumps dropped)``.  Shared by the
+    offline analysis and the live counter, so both count the same cycles."""
+    if task_spec(task).source == "hands":
         jumps = _drop_jumps(s, "wrist", palm_px(s))
     else:
         jumps = _drop_jumps(s, f"{s.side}_ankle", trunk_px(s))
-    x, ref_px = mod.signal(s)
+    x, ref_px = task_module(task).signal(s)
+    return x, ref_px, jumps
+
+
+def _cycle_task(task: str, s: LandmarkSeries, meta: dict) -> TaskResult:
+    spec = task_spec(task)
+    mod = task_module(task)
+    what = "hand" if spec.source == "hands" else f"{s.side} leg"
+    x, ref_px, jumps = cycle_signal(task, s)
     problems = q.presence_problems(s.found, what, s.fps, jumps)
     if s.other is not None:
         cross = q.crossing_pct(s.xyz, s.other)

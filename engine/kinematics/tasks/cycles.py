@@ -180,6 +180,8 @@ def detect_cycles(
             hesitations=_dips(speed[: p - on + 1], vmax) + _dips(speed[p - on:], vmax),
             peak_measured=bool(measured[max(p - 1, 0):p + 2].all()),
         ))
+    if not rows:  # (assigning the pause columns below would make one row of NaN out of none)
+        return pd.DataFrame(columns=CYCLE_COLUMNS), trace
     cycles = pd.DataFrame(rows, columns=[c for c in CYCLE_COLUMNS if c not in ("cycle", "period_s", "pause_after", "pause_s")])
     cycles["peak_measured"] = cycles["peak_measured"].astype(bool)
     cycles.insert(0, "cycle", np.arange(1, len(cycles) + 1))
