@@ -10,7 +10,7 @@ from engine.deid.boxes import face_to_head, merge_overlapping
 from engine.deid.cues import pose_head_box
 from engine.deid.mask import apply_mask
 from engine.deid.tracking import HeadTracker
-from media import face_patch
+from tests.support.scene import face_patch
 
 BOX = np.array([100.0, 100.0, 140.0, 150.0])
 
@@ -213,7 +213,7 @@ def test_look_back_finds_a_small_head_in_the_frames_before_its_first_detection()
     with no face it adds nothing."""
     from engine.deid.cues import CenterFace
     from engine.deid.lookback import look_back
-    from media import moving_face_frames
+    from tests.support.scene import moving_face_frames
 
     frames, truth = moving_face_frames(n=45, face_px=40)  # about 13 px a frame
     cf = CenterFace()
