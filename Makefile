@@ -51,7 +51,7 @@ $(STAMPS)/pull: $(STAMPS)/venv data.dvc models.dvc .dvc/config
 
 # Debian's Chromium and ChromeDriver drive the browser tests (Playwright's own
 # browser download does not work without internet); the ffmpeg CLI makes and judges
-# the video corpus (tests/video_corpus.py).
+# the video corpus (tests/support/corpus.py).
 browser: $(STAMPS)/browser
 
 $(STAMPS)/browser: Makefile
@@ -73,8 +73,10 @@ train: setup pull
 	$(DVC) add data models
 	$(DVC) push
 
+# Each benchmark runs as a module from the repository root (`python -m bench.x`): engine,
+# bench and tests.support import without any sys.path edit.  synthetic_faces is a library.
 bench: setup pull netns
-	@$(LOOPBACK_ONLY) bash -c 'for b in bench/*.py; do echo "# $$b"; $(PY) $$b || exit 1; done'
+	@$(LOOPBACK_ONLY) bash -c 'for b in bench/*.py; do m=$$(basename $$b .py); case $$m in __init__|synthetic_faces) continue;; esac; echo "# $$b"; $(PY) -m bench.$$m || exit 1; done'
 
 clean-env:
 	rm -rf $(VENV) $(STAMPS)

@@ -2,7 +2,7 @@
 scaling efficiency.  Prints one JSON line per worker count and a summary line; also
 appends them to bench/out/batch.jsonl.
 
-    .venv/bin/python bench/batch.py [--clips 6] [--frames 20] [--size 160x120] [--kinematics]
+    .venv/bin/python -m bench.batch [--clips 6] [--frames 20] [--size 160x120] [--kinematics]
 
 Clips are generated (the astronaut's face moving across a textured background).  For
 each worker count a local Ray runtime is started and every worker is warmed up (process
@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 
 def run(in_dir: Path, warm_dir: Path, out_dir: Path, workers: int, kinematics: bool) -> dict:
@@ -82,7 +80,8 @@ def main() -> None:
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
 
-    from media import moving_face_frames, write_clip
+    from tests.support.clips import write_clip
+    from tests.support.scene import moving_face_frames
 
     lines = []
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:

@@ -9,7 +9,7 @@ on real clips, the audit detector at a low threshold on the original frames, les
 the audit boxes reviewed and found not to be faces (``bench/not_faces.json``).  A last
 line measures speed and peak memory on a 1080p clip.
 
-    python bench/deid.py [--quick] [--clips sports2d,scale,...] [--no-deface] [--long-frames N]
+    python -m bench.deid [--quick] [--clips sports2d,scale,...] [--no-deface] [--long-frames N]
 """
 
 from __future__ import annotations
@@ -26,17 +26,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.deid.audit import AuditDetector, face_exposed
+from engine.deid.boxes import iou
+from engine.deid.pipeline import deidentify_video
+from engine.video import probe, read_frames
+from engine.video_writer import VideoWriter
+from tests.support import synthetic_faces
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from engine.deid.audit import AuditDetector, face_exposed  # noqa: E402
-from engine.deid.boxes import iou  # noqa: E402
-from engine.deid.pipeline import deidentify_video  # noqa: E402
-from engine.video import probe, read_frames  # noqa: E402
-from engine.video_writer import VideoWriter  # noqa: E402
-import synthetic_faces  # noqa: E402
-
 REAL = {
     "sports2d": "data/samples/sports2d_demo.mp4",
     "pose2sim_single": "data/samples/pose2sim_single_cam01.mp4",

@@ -16,9 +16,9 @@ steps, the page's default GMM setting).  Results are merged into
 ``bench/gmm_ddim_results.json`` (runs per seed, then mean and SD), which the page reads;
 one JSON line per run on stdout; an HTML chart in ``bench/out/gmm_ddim.html``.
 
-    python bench/gmm_ddim.py                                   # everything (long on 2 shared cores)
-    python bench/gmm_ddim.py --models exact                    # the reference only (minutes)
-    python bench/gmm_ddim.py --models trained --phases steps   # one part; the rest of the file is kept
+    python -m bench.gmm_ddim                                   # everything (long on 2 shared cores)
+    python -m bench.gmm_ddim --models exact                    # the reference only (minutes)
+    python -m bench.gmm_ddim --models trained --phases steps   # one part; the rest of the file is kept
 """
 
 from __future__ import annotations
@@ -27,20 +27,18 @@ import argparse
 import json
 import os
 import statistics as stats
-import sys
 import time
 from pathlib import Path
 
+import torch
+
+from engine.diffusion import results as res
+from engine.diffusion.classifier import load_classifier
+from engine.diffusion.fid import PCAFeatures, accuracy, features, frechet_distance, statistics
+from engine.diffusion.model import load_digits
+from engine.diffusion.sampling import SamplerSpec, load_model, sample
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import torch  # noqa: E402
-
-from engine.diffusion import results as res  # noqa: E402
-from engine.diffusion.classifier import load_classifier  # noqa: E402
-from engine.diffusion.fid import PCAFeatures, accuracy, features, frechet_distance, statistics  # noqa: E402
-from engine.diffusion.model import load_digits  # noqa: E402
-from engine.diffusion.sampling import SamplerSpec, load_model, sample  # noqa: E402
 
 STEPS = (2, 3, 5, 10, 20, 50, 100)
 PHASES = ("floor", "sweep", "steps", "ddpm1000", "timing")

@@ -11,7 +11,7 @@
   clip (``Content/Demo_plots.png`` in the sports2d wheel), and the share of knee
   values inside [-20, 160] deg.
 
-Usage: ``python bench/kinematics.py [--frames 90]``
+Usage: ``python -m bench.kinematics [--frames 90]``
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 
 # Sports2D's filtered left knee on its demo, read off Content/Demo_plots.png (s, deg).

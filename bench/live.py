@@ -15,7 +15,7 @@ worst p95 against the 33 ms goal.  ``--task finger-tapping`` (or another live ta
 runs the motor task too, with Hands in its worker: ``hands_hz`` is the rate of the
 frames Hands looked at, which the task's analysis gets.
 
-    .venv/bin/python bench/live.py [--frames 150] [--fps 30] [--task finger-tapping]
+    .venv/bin/python -m bench.live [--frames 150] [--fps 30] [--task finger-tapping]
 """
 
 from __future__ import annotations
@@ -30,12 +30,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from engine.deid.audit import face_exposed
+from engine.live import LiveDeidentifier, live_centerface
+from engine.video import read_frames
 
-from engine.deid.audit import face_exposed  # noqa: E402
-from engine.live import LiveDeidentifier, live_centerface  # noqa: E402
-from engine.video import read_frames  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SIZE = (640, 480)
 

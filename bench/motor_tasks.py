@@ -11,7 +11,7 @@
    clock starts; decoding is timed separately on the clip itself.
 
 The machine's load average is printed beside the timings.
-Usage: ``python bench/motor_tasks.py [--frames 120] [--iris-every 3]``
+Usage: ``python -m bench.motor_tasks [--frames 120] [--iris-every 3]``
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 
 def _load() -> list[float]:

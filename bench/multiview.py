@@ -17,7 +17,7 @@ person, 100 frames at 60 fps.  This script:
    frame, 2-D on the frames it calls sagittal, and 3-D) against the reference, and how
    well the engine's body-swap detector caught the swapped frames.
 
-One JSON line per result.  ``python bench/multiview.py [--max-shift 8]``.
+One JSON line per result.  ``python -m bench.multiview [--max-shift 8]``.
 """
 
 from __future__ import annotations
@@ -25,20 +25,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from engine.kinematics import angles3d as a3
+from engine.kinematics.calibration import read_qca, reprojection_error, triangulate
+from engine.kinematics.cleaning import table_to_arrays
+from engine.kinematics.landmarks import extract_landmarks, select_person
+from engine.kinematics.pipeline import analyse
 
-from engine.kinematics import angles3d as a3  # noqa: E402
-from engine.kinematics.calibration import read_qca, reprojection_error, triangulate  # noqa: E402
-from engine.kinematics.cleaning import table_to_arrays  # noqa: E402
-from engine.kinematics.landmarks import extract_landmarks, select_person  # noqa: E402
-from engine.kinematics.pipeline import analyse  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 DATA = REPO / "data" / "multiview" / "pose2sim_single"
 COMPARED = {  # reference 3-D angle -> (engine 2-D column, engine 3-D column)

@@ -2,7 +2,7 @@
 
 Prints one JSON line per measurement:
 
-- ``proposals`` (one per synthetic clip of bench/synthetic_faces.py, known boxes): the
+- ``proposals`` (one per synthetic clip of tests/support/synthetic_faces.py, known boxes): the
   pipeline with the second look, then the review proposals.  A proposal is one review
   unit: a frame to open and the segments of flagged frames it stands for, shown
   together as one strip (engine/deid/review.py).  ``proposed_frames`` counts the
@@ -18,7 +18,7 @@ Prints one JSON line per measurement:
   at 30 fps, the synthetic "exit" clip looped with its own report) after one followed
   correction of 3 s: re-encoding only the touched groups of pictures, and the whole clip.
 
-    python bench/review.py [--clips scale,rotate,...] [--rerender-s 60] [--skip proposals,follow,rerender]
+    python -m bench.review [--clips scale,rotate,...] [--rerender-s 60] [--skip proposals,follow,rerender]
 """
 
 from __future__ import annotations
@@ -27,34 +27,17 @@ import argparse
 import json
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from tests.support import synthetic_faces
+from engine.deid.boxes import iou
+from tests.support.scene import moving_face
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-import synthetic_faces  # noqa: E402
-from engine.deid.boxes import iou  # noqa: E402
-
-
-def moving_face(n: int = 90, grow: int = 50, face: int = 0):
-    """``n`` frames at 30 fps: a synthetic face crossing a 1280x720 picture on a curve
-    while it grows by ``grow`` px (shrinks if negative); with its true box per frame."""
-    faces = synthetic_faces._faces()
-    bg = synthetic_faces._background(7)
-    frames, boxes = [], []
-    for i in range(n):
-        t = i / (n - 1)
-        patch = synthetic_faces._resize(faces[face], int(120 + grow * t))
-        f = bg.copy()
-        boxes.append(synthetic_faces._paste(f, patch, int(150 + 800 * t), int(250 + 120 * np.sin(2 * np.pi * t))))
-        frames.append(f)
-    return frames, np.array(boxes, dtype=float)
 
 
 def _inside(box, regions: list[dict], detected: bool) -> list[dict]:
@@ -116,7 +99,7 @@ def _follow(frames, truth, start: int = 0) -> dict:
 
 def bench_follow(work: Path) -> list[dict]:
     from engine.video import read_frames
-    from tests.media import write_clip
+    from tests.support.clips import write_clip
 
     rows = []
     for face, grow in ((0, 0), (0, 50), (1, -40), (1, 50)):
@@ -140,7 +123,7 @@ def bench_rerender(work: Path, seconds: float, centerface) -> dict:
     frames, _ = synthetic_faces.scenario("exit")
     short = work / "exit.mp4"
     synthetic_faces.write("exit", short)
-    rep = deidentify_video(short, work / "exit_out.mp4", centerface=centerface).report
+    rep = deidentify_video(short, centerface=centerface).report  # only its report: no file encoded
     n = int(seconds * 30)
     long = work / "long.mp4"
     with VideoWriter(long, 30, synthetic_faces.SIZE, crf=18) as w:

@@ -13,7 +13,7 @@ and appends it to ``bench/out/sessions.jsonl``:
 - ``health_s`` / ``home_page_s``: answers while every session is busy;
 - ``leftover_private_dirs``: raw folders still on disk once the tabs are closed (0).
 
-    python bench/sessions.py [--sessions 4] [--frames 30] [--size 320x240]
+    python -m bench.sessions [--sessions 4] [--frames 30] [--size 320x240]
 """
 
 from __future__ import annotations
@@ -29,14 +29,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
+from engine import tempfiles
+from tests.support.clips import write_clip
+from tests.support.scene import moving_square_frames
+from tests.support.server import launch_chromium, serve_app, settle
 
-from engine import tempfiles  # noqa: E402
-from tests.browser import launch_chromium, settle  # noqa: E402
-from tests.test_browser_safety import serve_logged  # noqa: E402
-from tests.test_safety_fixtures import _frames, write_video  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -108,9 +106,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-sessions-") as root:
         root = Path(root)
         (root / "tmp").mkdir()
-        clips = [write_video(root / f"clip{i}.mp4", _frames(args.frames, size=(w, h), seed=i))
+        clips = [write_clip(root / f"clip{i}.mp4", moving_square_frames(args.frames, size=(w, h), seed=i), 25)
                  for i in range(args.sessions)]
-        with serve_logged(root / "tmp", root / "server.log") as base, launch_chromium() as browser:
+        with serve_app(tmpdir=root / "tmp", log_path=root / "server.log") as base, launch_chromium() as browser:
             pid = _server_pid(int(base.rsplit(":", 1)[1]))
             idle_kb = _tree_rss_kb(pid)
             # warm-up (not measured): the first run in a process loads the detectors

@@ -6,7 +6,7 @@ calls are answered from a cache), frames per second and process CPU seconds per 
 into ``VideoWriter`` (with audio when the clip has it).  Each figure is the best of
 ``--repeat`` runs.
 
-    python bench/video_io.py [--clips data/samples/sports2d_demo.mp4 ...] [--repeat 3]
+    python -m bench.video_io [--clips data/samples/sports2d_demo.mp4 ...] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from engine.video import probe, read_frames
+from engine.video_writer import VideoWriter
 
-from engine.video import probe, read_frames  # noqa: E402
-from engine.video_writer import VideoWriter  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def bench(clip: Path, repeat: int) -> dict:

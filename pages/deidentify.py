@@ -6,7 +6,6 @@ import json
 
 import streamlit as st
 
-from engine.deid.cues import CenterFace
 from engine.deid.mask import MODES
 from engine.deid.pipeline import DeidSettings, deidentify_video
 from engine.deid.release import UNAPPROVED_NAME
@@ -15,15 +14,11 @@ from engine.deid.reviewjob import unapproved_bytes
 from engine.kinematics.landmarks import LandmarkExtractor
 from engine.video import probe
 from engine.video_writer import FrameSampler
-from pages.ui import require_sign_in, session_dir, user_errors, video_source
+from pages import state
+from pages.state import DeidOutcome, Handover
+from pages.ui import frame_progress, require_sign_in, session_dir, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
-
-
-@st.cache_resource(show_spinner="Loading the face detector…")
-def _centerface() -> CenterFace:
-    return CenterFace()
-
 
 st.title("De-identify a video")
 st.write(
@@ -32,9 +27,8 @@ st.write(
     "frame is still covered. Faces are covered *before* anything is saved."
 )
 
-mode_labels = {"blur": "Blur (irreversible)", "pixelate": "Pixelate", "solid": "Solid mask"}
 c1, c2 = st.columns(2)
-mode = c1.radio("Cover faces with", MODES, format_func=mode_labels.get, horizontal=True)
+mode = c1.radio("Cover faces with", MODES, format_func=state.MODE_LABELS.get, horizontal=True)
 keep_audio = c2.toggle("Keep the audio", value=True, help="Voices can identify people too: switch off to drop the sound.")
 measure = c2.toggle(
     "Also measure movement", value=True,
@@ -48,12 +42,6 @@ with video_source("deid") as chosen:
             info = probe(src)
             st.caption(f"{info.width}×{info.height}, {info.fps:.1f} fps, about {info.n_frames} frames")
             bar = st.progress(0.0, text="Starting…")
-
-            def progress(done: int, total: int, elapsed: float) -> None:
-                fps = done / max(elapsed, 1e-9)
-                left = max(total - done, 0) / max(fps, 1e-9)
-                bar.progress(min(done / max(total, 1), 1.0), text=f"{done}/{total} frames · {fps:.1f} fps · about {left:.0f} s left")
-
             originals = FrameSampler(info.n_frames)
             blurred = FrameSampler(info.n_frames)
             landmarks = LandmarkExtractor(people=False) if measure else None  # people from the deid pass
@@ -65,48 +53,42 @@ with video_source("deid") as chosen:
                     observers=[originals],
                     output_observers=[blurred],
                     people_observers=[landmarks.add] if landmarks else [],
-                    progress=progress, centerface=_centerface(),
+                    progress=frame_progress(bar), centerface=state.face_model(),
                 )
             finally:
                 if landmarks:
                     landmarks.close()
             if landmarks:
-                st.session_state["kinematics_handover"] = {
-                    "table": landmarks.to_table(info.fps), "label": label, "blurred_frames": blurred.frames,
-                }
+                st.session_state[state.KINEMATICS_HANDOVER] = Handover(landmarks.to_table(info.fps), label, blurred.frames)
             bar.progress(1.0, text=f"Done: {result.frames} frames in {result.seconds:.1f} s")
-            st.session_state["deid"] = {
-                "label": label,
-                "video": unapproved_bytes(out.read_bytes()),  # labelled UNAPPROVED in its metadata until reviewed
-                "raw": src.read_bytes(),  # in memory only, for the Review page's re-rendering of corrections
-                "report": result.report,
-                "originals": originals.frames,
-                "blurred": blurred.frames,
-            }
+            st.session_state[state.DEID] = DeidOutcome(
+                label=label, video=unapproved_bytes(out.read_bytes()), raw=src.read_bytes(),
+                report=result.report, originals=originals.frames, blurred=blurred.frames,
+            )
             out.unlink(missing_ok=True)
 
-done = st.session_state.get("deid")
+done = state.entry(state.DEID, DeidOutcome)
 if done:
-    report = done["report"]
+    report = done.report
     qc = report["qc"]
-    st.subheader(f"Result: {done['label']}")
+    st.subheader(f"Result: {done.label}")
     if qc["passed"]:
         st.success(f"QC passed: every head seen in {qc['frames']} frames was covered.", icon=":material/verified_user:")
     else:
         st.error(f"QC failed: {qc['frames_person_uncovered']} frames had a seen head left uncovered. Do not share this video.")
-    st.video(done["video"])
-    idx = sorted(done["blurred"])
+    st.video(done.video)
+    idx = sorted(done.blurred)
     if idx:
         at = st.select_slider("Frame", options=idx, value=idx[len(idx) // 2])
         a, b = st.columns(2)
-        a.image(done["originals"][at], caption="Original (only in your session)")
-        b.image(done["blurred"][at], caption="De-identified")
+        a.image(done.originals[at], caption="Original (only in your session)")
+        b.image(done.blurred[at], caption="De-identified")
     st.altair_chart(qc_timeline_chart(report), use_container_width=True)
     st.dataframe(qc_summary(report), hide_index=True)
     d1, d2 = st.columns(2)
-    d1.download_button("Download blurred MP4 (UNAPPROVED)", done["video"], file_name=UNAPPROVED_NAME,
+    d1.download_button("Download blurred MP4 (UNAPPROVED)", done.video, file_name=UNAPPROVED_NAME,
                        mime="video/mp4", on_click="ignore")
     st.page_link("pages/review.py", label="Review and approve this video for release", icon=":material/fact_check:")
     d2.download_button("Download report (JSON)", json.dumps(report), file_name="deid_report.json", mime="application/json", on_click="ignore")
-    if "kinematics_handover" in st.session_state:
+    if state.entry(state.KINEMATICS_HANDOVER, Handover):
         st.page_link("pages/kinematics.py", label="Measure movement in this clip", icon=":material/monitoring:")

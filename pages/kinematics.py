@@ -13,7 +13,6 @@ from functools import partial
 
 import streamlit as st
 
-from engine.deid.cues import CenterFace
 from engine.deid.pipeline import deidentify_video
 from engine.kinematics import charts
 from engine.kinematics.angles import JOINT_LABELS
@@ -24,22 +23,11 @@ from engine.kinematics.backdrop import (
 from engine.kinematics.landmarks import LandmarkTable, track_summary
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 from engine.kinematics.report import gait_table, report_html
-from pages.ui import require_sign_in, session_dir, user_errors, video_source
+from pages import state
+from pages.state import Handover, MeasuredClip
+from pages.ui import require_sign_in, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
-
-# Set by the De-identify page: {"table": LandmarkTable, "label": str,
-# "blurred_frames": {frame index: obscured RGB preview}}
-HANDOVER_KEY = "kinematics_handover"
-
-
-# One CenterFace per server process, not one per click (loading the ONNX model takes
-# about a second; it is stateless and thread-safe).  Kept word for word as in
-# pages/deidentify.py: Streamlit keys the cache on module, name and source, so both
-# pages then share one instance.
-@st.cache_resource(show_spinner="Loading the face detector…")
-def _centerface() -> CenterFace:
-    return CenterFace()
 
 
 def _settings_form() -> Settings:
@@ -172,19 +160,13 @@ def _pick_person(table: LandmarkTable, backdrop: Backdrop | None) -> int | None:
 
 def _store(table: LandmarkTable, label: str, backdrop: Backdrop | None) -> None:
     """Keep a new clip's derived data; forget widgets tied to the previous clip."""
-    for key in ("kin_frame", "kin_person", "kin_result"):
-        st.session_state.pop(key, None)
-    st.session_state["kin"] = {"table": table, "label": label, "backdrop": backdrop}
+    state.forget("kin_frame", "kin_person", state.KINEMATICS_RESULT)
+    st.session_state[state.KINEMATICS] = MeasuredClip(table, label, backdrop)
 
 
 def _analysed(table: LandmarkTable, settings: Settings) -> KinematicsResult:
     """The analysis, recomputed only when the clip or a setting changes (not on every slider move)."""
-    key = (id(table), repr(settings))
-    cached = st.session_state.get("kin_result")
-    if cached is None or cached[0] != key:
-        cached = (key, analyse(table, settings))
-        st.session_state["kin_result"] = cached
-    return cached[1]
+    return state.remembered(state.KINEMATICS_RESULT, (id(table), repr(settings)), lambda: analyse(table, settings))
 
 
 st.title("Kinematics")
@@ -192,28 +174,26 @@ st.caption("Joint angles, range of motion, gait and tremor measures from a video
            "exports. Landmarks are taken from the original frames; only de-identified frames are shown.")
 
 with user_errors():
-    handover = st.session_state.get(HANDOVER_KEY)
+    handover = state.entry(state.KINEMATICS_HANDOVER, Handover)
     if handover and st.button("Use the clip from the De-identify page", key="kin_use_handover"):
-        table = handover["table"]
-        frames = handover.get("blurred_frames")
-        backdrop = _thumbs_from_frames(frames, table.width) if frames else None
-        _store(table, handover.get("label", "de-identified clip"), backdrop)
+        frames = handover.blurred_frames
+        backdrop = _thumbs_from_frames(frames, handover.table.width) if frames else None
+        _store(handover.table, handover.label, backdrop)
     with video_source("kin") as src:
         if src is not None:
             path, label = src
             if st.button("Measure movement", type="primary", key="kin_run"):
-                bar = st.progress(0.0, text="Finding landmarks (and de-identifying for display)...")
+                bar = st.progress(0.0, text=state.FINDING_LANDMARKS)
                 table, backdrop = extract_with_backdrop(
-                    path, session_dir(), lambda f: bar.progress(f),
-                    deidentify=partial(deidentify_video, centerface=_centerface()))
+                    path, lambda f: bar.progress(f),
+                    deidentify=partial(deidentify_video, centerface=state.face_model()))
                 bar.empty()
                 _store(table, label, backdrop)
 
-    state = st.session_state.get("kin")
-    if state is not None:
-        table: LandmarkTable = state["table"]
+    clip = state.entry(state.KINEMATICS, MeasuredClip)
+    if clip is not None:
         settings = _settings_form()
-        settings.person = _pick_person(table, state.get("backdrop"))
-        res = _analysed(table, settings)
-        st.subheader(state["label"])
-        _show(res, state.get("backdrop"))
+        settings.person = _pick_person(clip.table, clip.backdrop)
+        res = _analysed(clip.table, settings)
+        st.subheader(clip.label)
+        _show(res, clip.backdrop)

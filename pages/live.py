@@ -14,16 +14,13 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from engine.deid.mask import MODES
 from engine.kinematics.tasks import task_spec
-from engine.live import CHART_SECONDS, JOINT_CHOICES, LIVE_TASKS, LiveDeidentifier, WebrtcStream, angles_from_poses, live_centerface
+from engine.live import CHART_SECONDS, JOINT_CHOICES, LIVE_TASKS, LiveDeidentifier, WebrtcStream, angles_from_poses
+from pages import state
+from pages.state import LiveOutcome
 from pages.task_results import show_result
 from pages.ui import require_sign_in, session_dir
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
-
-
-@st.cache_resource(show_spinner="Loading the face detector…")
-def _centerface():
-    return live_centerface()
 
 
 def _ice_servers() -> list[dict]:
@@ -45,11 +42,11 @@ def _ice_servers() -> list[dict]:
 
 
 def _live() -> tuple[LiveDeidentifier, WebrtcStream]:
-    live, stream = st.session_state.get("live_deid"), st.session_state.get("live_webrtc")
+    live, stream = state.entry(state.LIVE_ENGINE, LiveDeidentifier), state.entry(state.LIVE_STREAM, WebrtcStream)
     if live is None or stream is None:
-        live = LiveDeidentifier(centerface=_centerface())
+        live = LiveDeidentifier(centerface=state.live_face_model())
         stream = WebrtcStream(live)
-        st.session_state["live_deid"], st.session_state["live_webrtc"] = live, stream
+        st.session_state[state.LIVE_ENGINE], st.session_state[state.LIVE_STREAM] = live, stream
     return live, stream
 
 
@@ -65,9 +62,8 @@ st.write(
     "the whole picture is covered. Nothing unblurred is shown, stored or recorded."
 )
 
-mode_labels = {"blur": "Blur (irreversible)", "pixelate": "Pixelate", "solid": "Solid mask"}
 c1, c2, c3 = st.columns([2, 2, 3])
-mode = c1.radio("Cover faces with", MODES, format_func=mode_labels.get, key="live_mode")
+mode = c1.radio("Cover faces with", MODES, format_func=state.MODE_LABELS.get, key="live_mode")
 skeleton = c2.toggle("Skeleton overlay", value=True, key="live_skeleton")
 record = c2.toggle(
     "Record the session", value=True, key="live_record",
@@ -155,53 +151,46 @@ else:
         with st.spinner("Saving the recording…"):
             live.wait_result(timeout=120)
     res = live.last_result
-    if res is not None and st.session_state.get("live_result_id") != res.id:
-        st.session_state["live_result_id"] = res.id
+    previous = state.entry(state.LIVE_RESULT, LiveOutcome)
+    if res is not None and (previous is None or previous.id != res.id):
         video = None
         if res.video is not None and res.video.exists():
             video = res.video.read_bytes()
             res.video.unlink(missing_ok=True)  # the bytes live in this session only
-        st.session_state["live_result"] = {
-            "video": video,
-            "landmarks_csv": res.landmarks_csv,
-            "angles_csv": res.angles_csv,
-            "frames": res.frames,
-            "seconds": res.seconds,
-            "failed_closed": res.failed_closed,
-            "latency": res.latency,
-            "note": res.note,
-            "task": res.task,
-        }
+        st.session_state[state.LIVE_RESULT] = LiveOutcome(
+            id=res.id, video=video, landmarks_csv=res.landmarks_csv, angles_csv=res.angles_csv, frames=res.frames,
+            seconds=res.seconds, failed_closed=res.failed_closed, latency=res.latency, note=res.note, task=res.task,
+        )
 
-done = st.session_state.get("live_result")
+done = state.entry(state.LIVE_RESULT, LiveOutcome)
 if done and not ctx.state.playing:
     st.subheader("Last session")
-    lat = done["latency"]
+    lat = done.latency
     st.caption(
-        f"{done['frames']} frames processed in {done['seconds']:.1f} s · processing p50 "
+        f"{done.frames} frames processed in {done.seconds:.1f} s · processing p50 "
         f"{lat.get('p50_ms') or 0:.0f} ms, p95 {lat.get('p95_ms') or 0:.0f} ms · "
-        f"{done['failed_closed']} frames covered as a whole"
+        f"{done.failed_closed} frames covered as a whole"
     )
-    if done["note"]:
-        st.info(done["note"], icon=":material/info:")
-    if done["video"]:
-        st.video(done["video"])
+    if done.note:
+        st.info(done.note, icon=":material/info:")
+    if done.video:
+        st.video(done.video)
     d1, d2, d3 = st.columns(3)
-    if done["video"]:
-        d1.download_button("Download recording (MP4)", done["video"], file_name="live_deidentified.mp4",
+    if done.video:
+        d1.download_button("Download recording (MP4)", done.video, file_name="live_deidentified.mp4",
                            mime="video/mp4", type="primary", on_click="ignore")
     else:
         d1.caption("No recording (recording was off).")
-    d2.download_button("Download landmarks (CSV)", done["landmarks_csv"], file_name="landmarks.csv",
+    d2.download_button("Download landmarks (CSV)", done.landmarks_csv, file_name="landmarks.csv",
                        mime="text/csv", on_click="ignore")
-    if done["angles_csv"]:
-        d3.download_button("Download angles (CSV)", done["angles_csv"], file_name="angles.csv",
+    if done.angles_csv:
+        d3.download_button("Download angles (CSV)", done.angles_csv, file_name="angles.csv",
                            mime="text/csv", on_click="ignore")
     else:
         d3.caption("No angles: no whole body was seen.")
-    if done.get("task") is not None:
+    if done.task is not None:
         st.subheader("Motor task")
-        res = done["task"]
+        res = done.task
         st.caption(f"Counted live: {res.meta.get('live_count')} of {res.meta.get('live_target')}. The results below "
                    "are the Motor tasks page's analysis of the recorded hand landmarks.")
         show_result(res, key="live_task")

@@ -12,39 +12,27 @@ import time
 
 import streamlit as st
 
-from engine.deid.cues import CenterFace
 from engine.kinematics.tasks import TASK_NAMES, task_spec
 from engine.kinematics.tasks.analysis import TaskResult, analyse_task
+from pages import state
+from pages.state import TaskClip
 from pages.task_results import show_result
-from pages.ui import require_sign_in, session_dir, user_errors, video_source
+from pages.ui import require_sign_in, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
-
-STATE = "mt"  # {"tables": {source: table}, "backdrop": Backdrop | None, "label": str}
-
-
-# Word for word as in pages/kinematics.py: Streamlit keys the cache on module, name and
-# source, so the pages share one loaded face model.
-@st.cache_resource(show_spinner="Loading the face detector…")
-def _centerface() -> CenterFace:
-    return CenterFace()
 
 
 def _analysed(table, task: str, side: str, window: tuple[float, float]) -> TaskResult:
     """Recomputed only when the clip, task, side or marks change."""
-    key = (id(table), task, side, window)
-    cached = st.session_state.get("mt_result")
-    if cached is None or cached[0] != key:
-        cached = (key, analyse_task(task, table, side, start_s=window[0], end_s=window[1]))
-        st.session_state["mt_result"] = cached
-    return cached[1]
+    return state.remembered(state.MOTOR_TASKS_RESULT, (id(table), task, side, window),
+                            lambda: analyse_task(task, table, side, start_s=window[0], end_s=window[1]))
 
 
-def _marks(state: dict, duration: float, fps: float) -> tuple[float, float]:
+def _marks(clip: TaskClip, duration: float, fps: float) -> tuple[float, float]:
     step = max(round(1.0 / fps, 3), 0.01)
     window = st.slider("Task start and end (s)", 0.0, max(duration, step), (0.0, max(duration, step)), step=step,
                        key="mt_window", help="Mark where the task begins and ends; only that stretch is analysed.")
-    backdrop = state.get("backdrop")
+    backdrop = clip.backdrop
     if backdrop is not None and len(backdrop.jpegs):
         c1, c2 = st.columns(2)
         for col, t, what in ((c1, window[0], "Start"), (c2, window[1], "End")):
@@ -74,31 +62,30 @@ with user_errors():
             if st.button("Find landmarks", type="primary", key="mt_run"):
                 from engine.workflows.motor_task_pass import extract_task_landmarks
 
-                bar = st.progress(0.0, text="Finding landmarks (and de-identifying for display)...")
+                bar = st.progress(0.0, text=state.FINDING_LANDMARKS)
                 t0 = time.monotonic()
 
                 def progress(f: float) -> None:
                     left = (time.monotonic() - t0) * (1 - f) / f if f > 0.02 else None
-                    bar.progress(f, text="Finding landmarks (and de-identifying for display)... "
+                    bar.progress(f, text=state.FINDING_LANDMARKS + " "
                                          + (f"about {left:.0f} s left" if left is not None else ""))
 
-                table, backdrop = extract_task_landmarks(path, session_dir(), spec.source, progress,
-                                                         centerface=_centerface(), mirrored=mirrored)
+                table, backdrop = extract_task_landmarks(path, spec.source, progress,
+                                                         centerface=state.face_model(), mirrored=mirrored)
                 bar.empty()
-                old = st.session_state.get(STATE)
-                tables = dict(old["tables"]) if old and old.get("label") == label else {}
+                old = state.entry(state.MOTOR_TASKS, TaskClip)
+                tables = dict(old.tables) if old and old.label == label else {}
                 tables[spec.source] = table
-                for key in ("mt_window", "mt_result"):
-                    st.session_state.pop(key, None)
-                st.session_state[STATE] = {"tables": tables, "backdrop": backdrop, "label": label}
+                state.forget("mt_window", state.MOTOR_TASKS_RESULT)
+                st.session_state[state.MOTOR_TASKS] = TaskClip(tables, backdrop, label)
 
-    state = st.session_state.get(STATE)
-    if state is not None:
-        table = state["tables"].get(spec.source)
+    clip = state.entry(state.MOTOR_TASKS, TaskClip)
+    if clip is not None:
+        table = clip.tables.get(spec.source)
         if table is None:
             what = "hand landmarks" if spec.source == "hands" else "body landmarks"
             st.info(f"{spec.title} needs {what}: press “Find landmarks” again for this task.")
         else:
-            st.subheader(state["label"])
-            window = _marks(state, table.n_frames / table.fps, table.fps)
+            st.subheader(clip.label)
+            window = _marks(clip, table.n_frames / table.fps, table.fps)
             show_result(_analysed(table, task, side, window), key="mt")

@@ -1,5 +1,7 @@
-"""Streamlit glue shared by the pages: sign-in gate, errors as sentences, private temp
-folders, video sources.  No algorithm lives here; it only connects widgets to ``engine``.
+"""Streamlit glue shared by the pages: sign-in gate, progress, errors as sentences,
+private temp folders, video sources.  No algorithm lives here; it only connects widgets
+to ``engine``.  What pages store and share (session keys, typed entries, cached models,
+labels) is ``pages/state.py``.
 """
 
 from __future__ import annotations
@@ -7,7 +9,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import streamlit as st
 
@@ -102,6 +104,19 @@ def account_box() -> None:
         st.caption(f"Signed in as {who}")
         if st.button("Sign out", key="_sign_out"):
             st.logout()
+
+
+# ------------------------------------------------------------------ progress
+
+
+def frame_progress(bar) -> Callable[[int, int, float], None]:
+    """A ``progress(done, total, elapsed)`` for the engine that fills ``bar`` with the
+    frame count, the speed and the time left."""
+    def progress(done: int, total: int, elapsed: float) -> None:
+        fps = done / max(elapsed, 1e-9)
+        left = max(total - done, 0) / max(fps, 1e-9)
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{done}/{total} frames · {fps:.1f} fps · about {left:.0f} s left")
+    return progress
 
 
 # -------------------------------------------------------------------- errors

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tests.support import REPO
+
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
-# fixtures shared by several modules (the tiny diffusion models)
-pytest_plugins = ["tests.diffusion_fixtures"]
+# fixtures shared by several modules: the tiny diffusion models, the local sign-in provider
+pytest_plugins = ["tests.diffusion_fixtures", "tests.support.auth"]
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +36,7 @@ def sports2d_clip(samples_dir: Path) -> Path:
 # other flags, e.g. a fake camera or sign-in, define their own fixtures of these names).
 @pytest.fixture(scope="module")
 def base_url():
-    from tests.browser import require_chromium, serve_app
+    from tests.support.server import require_chromium, serve_app
 
     require_chromium()
     with serve_app(cwd=REPO) as url:
@@ -46,7 +45,7 @@ def base_url():
 
 @pytest.fixture(scope="module")
 def browser():
-    from tests.browser import launch_chromium
+    from tests.support.server import launch_chromium
 
     with launch_chromium() as b:
         yield b

@@ -17,7 +17,7 @@ import time
 import psutil
 import pytest
 
-from batch_helpers import check_outputs, children, kill_leftovers, make_archive
+from tests.support.batch import check_outputs, children, kill_leftovers, make_archive
 
 import ray
 

@@ -18,7 +18,7 @@ import time
 
 import psutil
 
-from batch_helpers import check_outputs, make_archive
+from tests.support.batch import check_outputs, make_archive
 
 import ray  # noqa: F401 - the batch runs on a local Ray runtime; in the lock
 

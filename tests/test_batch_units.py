@@ -10,9 +10,9 @@ import sys
 import pandas as pd
 import pytest
 
-from batch_helpers import check_outputs, make_archive
+from tests.support.batch import check_outputs, make_archive
 from engine.batch import aggregate, manifest as mf
-from engine.batch.tasks import process_video
+from engine.batch.tasks import BatchSettings, process_video
 from engine.errors import InputError
 
 
@@ -60,16 +60,16 @@ def test_task_done_reused_and_corrupt(tmp_path, monkeypatch):
     clips = make_archive(tmp_path / "in", 1, frames=6)
     out = tmp_path / "out"
     scratch = tmp_path / "scratch"
-    bad = process_video(str(clips["broken.mp4"]), str(out), {"tmp_root": str(scratch)})
+    bad = process_video(str(clips["broken.mp4"]), str(out), BatchSettings(tmp_root=str(scratch)))
     assert bad["status"] == "failed" and "\n" not in bad["error"] and "broken" not in bad["error"]
-    good = process_video(str(clips["ward-b/patient 0.mp4"]), str(out), {"tmp_root": str(scratch)})
+    good = process_video(str(clips["ward-b/patient 0.mp4"]), str(out), BatchSettings(tmp_root=str(scratch)))
     assert good["status"] == "done" and good["frames"] == 6 and good["qc_passed"] is True
     vid = good["video_id"]
     assert {p.name for p in (out / "videos" / vid).iterdir()} == {"video.mp4", "deid_report.json", "result.json"}
     assert "patient" not in (out / "videos" / vid / "deid_report.json").read_text()
     assert not any(scratch.rglob("*")), "the private folder must be gone"
     assert not any((out / ".staging").iterdir())
-    again = process_video(str(clips["ward-b/patient 0.mp4"]), str(out), {})
+    again = process_video(str(clips["ward-b/patient 0.mp4"]), str(out))
     assert again["reused"] and again["video_id"] == vid
 
 
@@ -169,8 +169,8 @@ def test_batch_measures_motor_tasks_in_the_same_pass(tmp_path, monkeypatch, samp
                         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(real)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out"
-    jobs = [["finger-tapping", "left", None, None], ["toe-tapping", "right", None, None]]
-    none = process_video(str(clips["ward-b/patient 0.mp4"]), str(out), {"tasks": jobs})
+    jobs = [("finger-tapping", "left", None, None), ("toe-tapping", "right", None, None)]
+    none = process_video(str(clips["ward-b/patient 0.mp4"]), str(out), BatchSettings(tasks=tuple(jobs)))
     assert none["status"] == "done", none
     verdicts = dict(v.split("=", 1) for v in none["tasks"].split("; "))
     assert verdicts["finger-tapping:left"].startswith("Failed: hand not found in 100 % of frames"), verdicts
@@ -178,7 +178,7 @@ def test_batch_measures_motor_tasks_in_the_same_pass(tmp_path, monkeypatch, samp
     tasks_dir = out / "videos" / none["video_id"] / "tasks"
     features = json.loads((tasks_dir / "finger-tapping_left_features.json").read_text())
     assert features.get("frequency_hz") is None, features  # a verdict, never a number
-    hands = process_video(str(real), str(out), {"tasks": jobs[:1]})
+    hands = process_video(str(real), str(out), BatchSettings(tasks=tuple(jobs[:1])))
     assert hands["status"] == "done" and hands["frames"] == 30, hands
     assert "hand not found in 100 %" not in hands["tasks"], hands["tasks"]
     check_outputs(out, {"a": clips["ward-b/patient 0.mp4"], "b": real})

@@ -15,8 +15,9 @@ from pathlib import Path
 from engine import tempfiles
 from engine.deid.audit import face_exposed
 from engine.video import probe, read_frames
-from media import moving_face_frames, write_clip
-from tests.browser import page_errors, settle
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
+from tests.support.server import download, page_errors, settle
 
 pytestmark = pytest.mark.browser
 
@@ -39,13 +40,8 @@ def test_upload_deidentify_download(browser, base_url, tmp_path):
     page.get_by_text("QC passed").wait_for(timeout=240_000)
     settle(page, timeout=60)
     assert page_errors(page) == []
-    with page.expect_download(timeout=60_000) as dl:
-        page.get_by_role("button", name="Download blurred MP4").click()
-    # starlette 1.x broke Streamlit 1.60's media responses (HTTP 500, download
-    # cancelled): requirements.txt pins starlette 0.50, and this checks it.
-    assert dl.value.failure() is None
     got = tmp_path / "downloaded.mp4"
-    dl.value.save_as(got)
+    download(page, "Download blurred MP4", got)
     info = probe(got)
     assert info.n_frames == 24 and info.has_audio
     for i, (orig, out) in enumerate(zip(frames, read_frames(got))):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import (
-    REPO,
+from tests.support import REPO
+from tests.support.server import (
     app_pages,
     page_errors,
     require_chromium,

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from engine.deid import auditlog, release
-from tests.browser import page_errors, require_chromium, serve_app, settle
-from tests.media import moving_face_frames, write_clip
+from tests.support.server import download, page_errors, require_chromium, serve_app, settle
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
 
 pytestmark = pytest.mark.browser
 
@@ -25,14 +26,6 @@ def base_url(log):
         yield url
 
 
-def _download(page, name: str, dest):
-    with page.expect_download(timeout=60_000) as dl:
-        page.get_by_role("button", name=name).click()
-    assert dl.value.failure() is None
-    dl.value.save_as(dest)
-    return dl.value.suggested_filename
-
-
 def test_review_approve_download(browser, base_url, log, tmp_path):
     frames, _ = moving_face_frames(30, face_px=80)
     clip = write_clip(tmp_path / "visit.mp4", frames)
@@ -45,7 +38,7 @@ def test_review_approve_download(browser, base_url, log, tmp_path):
     settle(page, timeout=60)
     assert page_errors(page) == []
 
-    name = _download(page, "Download UNAPPROVED MP4", tmp_path / "unapproved.mp4")
+    name = download(page, "Download UNAPPROVED MP4", tmp_path / "unapproved.mp4")
     assert "UNAPPROVED" in name and release.tags(tmp_path / "unapproved.mp4")["comment"] == release.UNAPPROVED_COMMENT
 
     proposed = page.get_by_role("button", name="Frame ")
@@ -75,7 +68,7 @@ def test_review_approve_download(browser, base_url, log, tmp_path):
     settle(page, timeout=30)
     assert page_errors(page) == []
 
-    name = _download(page, "Download released MP4", tmp_path / "released.mp4")
+    name = download(page, "Download released MP4", tmp_path / "released.mp4")
     rec = auditlog.read(log)[-1]
     assert name == rec["released_as"] and "approved" in name
     assert auditlog.sha256_file(tmp_path / "released.mp4") == rec["output_sha256"]

@@ -9,29 +9,23 @@ import tomllib
 import pytest
 
 from engine.deid import auditlog, tokens
-from tests.browser import page_errors, settle
-from tests.media import moving_face_frames, write_clip
-from tests.test_browser_safety import serve_logged
-from tests.test_browser_safety_auth import auth_secrets, browser, provider  # noqa: F401 - fixtures
+from tests.support.server import page_errors, settle
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
+from tests.support.auth import serve_signed_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app(provider, tmp_path_factory):  # noqa: F811
-    from tests.browser import require_chromium
-
-    require_chromium()
+def app(provider, tmp_path_factory):
     root = tmp_path_factory.mktemp("review-auth")
-    (root / "tmp").mkdir()
-    secrets = auth_secrets(root / "secrets.toml", provider)
     log = root / "audit.jsonl"
-    with serve_logged(root / "tmp", root / "server.log", extra_args=["--secrets.files", str(secrets)],
-                      env={"CLINLAB_AUDIT_LOG": str(log)}) as base:
-        yield {"base": base, "log": log, "secrets": secrets}
+    with serve_signed_in(provider, root, env={"CLINLAB_AUDIT_LOG": str(log)}) as base:
+        yield {"base": base, "log": log, "secrets": root / "secrets.toml"}
 
 
-def test_signed_in_reviewer_approves_under_their_identity(browser, app, tmp_path):  # noqa: F811
+def test_signed_in_reviewer_approves_under_their_identity(browser, app, tmp_path):
     base = app["base"]
     page = browser.new_context(accept_downloads=True).new_page()
     page.goto(f"{base}/review")

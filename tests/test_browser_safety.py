@@ -16,11 +16,7 @@ inspected) and its output captured to a file.  Clips are 160x120, 10 frames.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import subprocess
-import sys
 import time
 import tomllib
 import urllib.request
@@ -30,47 +26,22 @@ import pytest
 
 from engine import tempfiles
 from engine.video import probe, read_frames
-from tests.browser import (
-    REPO,
-    stop_process,
-    free_port,
-    launch_chromium,
+from tests.support import REPO
+from tests.support import bad_inputs as fx
+from tests.support.server import (
+    UPLOADER,
+    download,
     page_errors,
     require_chromium,
+    serve_app,
     settle,
-    wait_http_ok,
 )
-from tests import test_safety_fixtures as fx
 
 pytestmark = pytest.mark.browser
 
-UPLOADER = '[data-testid="stFileUploaderDropzoneInput"]'
 TOKEN = "Doe-Jane-1957"  # in every upload's file name: must never reach a log
 QC_PASSED = "QC passed"
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@contextlib.contextmanager
-def serve_logged(tmp: Path, log_path: Path, extra_args=(), env: dict | None = None):
-    """``streamlit run app.py`` with TMPDIR=tmp and stdout+stderr kept in ``log_path``."""
-    port = free_port()
-    cmd = [str(Path(sys.executable).parent / "streamlit"), "run", "app.py",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", *extra_args]
-    full_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "NO_PROXY": "127.0.0.1,localhost",
-                "TMPDIR": str(tmp), **(env or {})}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=str(REPO), env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            try:
-                wait_http_ok(f"{base}/_stcore/health", 90, proc)
-            except Exception as err:
-                raise RuntimeError(f"streamlit did not start: {err}\n{log_path.read_text()[-3000:]}") from err
-            yield base
-        finally:
-            stop_process(proc)
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +51,8 @@ def server(tmp_path_factory):
     tmp = root / "server-tmp"
     tmp.mkdir()
     log = root / "server.log"
-    with serve_logged(tmp, log) as base:
+    with serve_app(tmpdir=tmp, log_path=log) as base:
         yield {"base": base, "tmp": tmp, "log": log, "names": [], "started": time.time()}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as b:
-        yield b
 
 
 @pytest.fixture
@@ -119,10 +84,7 @@ def run_deid(page, timeout_ms: int = 240_000) -> None:
 
 
 def download_result(page, dest: Path) -> Path:
-    with page.expect_download(timeout=60_000) as dl:
-        page.get_by_role("button", name="Download blurred MP4").click()
-    assert dl.value.failure() is None
-    dl.value.save_as(dest)
+    download(page, "Download blurred MP4", dest)
     return dest
 
 

@@ -7,54 +7,21 @@ which is where Streamlit's legacy ``pages/`` routing would skip app.py's gate.
 
 from __future__ import annotations
 
-import secrets as pysecrets
 import pytest
 
-from tests.browser import launch_chromium, page_errors, require_chromium, settle
-from tests.test_browser_safety import UPLOADER, serve_logged
+from tests.support.auth import CLIENT_SECRET, serve_signed_in
+from tests.support.server import UPLOADER, page_errors, settle
 
 pytestmark = pytest.mark.browser
 
 SIGN_IN_TITLE = "Sign in to continue"
-CLIENT_SECRET = "test-client-secret-" + pysecrets.token_hex(8)
-
-
-@pytest.fixture(scope="module")
-def provider():
-    import authlib  # noqa: F401 - st.login needs Authlib; in the lock
-    import oidc_provider_mock as mock
-    with mock.run_server_in_thread(port=0) as server:
-        yield f"http://localhost:{server.server_port}"
-
-
-def auth_secrets(path, provider: str):
-    """A secrets file whose [auth] section signs in at the local ``provider``."""
-    path.write_text(
-        "[auth]\n"
-        'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-        f'cookie_secret = "{pysecrets.token_hex(32)}"\n'
-        'client_id = "movement-lab"\n'
-        f'client_secret = "{CLIENT_SECRET}"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
 def app(provider, tmp_path_factory):
-    require_chromium()
     root = tmp_path_factory.mktemp("auth")
-    (root / "tmp").mkdir()
-    secrets = auth_secrets(root / "secrets.toml", provider)
-    log = root / "server.log"
-    with serve_logged(root / "tmp", log, extra_args=["--secrets.files", str(secrets)]) as base:
-        yield {"base": base, "log": log}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as b:
-        yield b
+    with serve_signed_in(provider, root) as base:
+        yield {"base": base, "log": root / "server.log"}
 
 
 def _goto(page, url):

@@ -12,7 +12,8 @@ import pytest
 from engine.deid.audit import AuditDetector, face_exposed
 from engine.deid.pipeline import DeidSettings, deidentify_video
 from engine.video import probe, read_frames
-from media import moving_face_frames, trim, write_clip
+from tests.support.clips import trim, write_clip
+from tests.support.scene import moving_face_frames
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +102,36 @@ def test_cli_bad_input_one_line_no_traceback_no_output(tmp_path, content):
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert not (tmp_path / "o.mp4").exists()
     assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_a_pass_without_a_file_obscures_and_reports_exactly_as_one_with_a_file(tmp_path):
+    frames, _ = moving_face_frames(10, face_px=90)
+    src = write_clip(tmp_path / "face.mp4", frames)
+
+    class Keep:  # a caller's sink: every obscured frame, in order
+        def __init__(self):
+            self.frames, self.closed = [], False
+
+        def write(self, rgb):
+            self.frames.append(rgb.copy())
+
+        def close(self):
+            self.closed = True
+
+        def abort(self):
+            raise AssertionError("the pass did not fail")
+
+    seen = []
+    filed = deidentify_video(src, tmp_path / "o.mp4", output_observers=[lambda f, i, t: seen.append(f.copy())])
+    sink = Keep()
+    sunk = deidentify_video(src, sink)
+    bare = deidentify_video(src)
+    assert filed.output == tmp_path / "o.mp4" and sunk.output is None and bare.output is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.mp4", "o.mp4"]  # no file without a path
+    assert sink.closed and len(sink.frames) == len(seen) == 10
+    assert all((a == b).all() for a, b in zip(sink.frames, seen))  # the very same obscured frames
+    timing = ("seconds", "fps_processed")
+    for res in (sunk, bare):
+        assert {k: v for k, v in res.report.items() if k not in timing} == {k: v for k, v in filed.report.items() if k not in timing}
+        assert res.qc == filed.qc
+    assert filed.qc.passed == filed.report["qc"]["passed"] and filed.qc.frames == 10

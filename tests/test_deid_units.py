@@ -10,7 +10,7 @@ from engine.deid.boxes import face_to_head, merge_overlapping
 from engine.deid.cues import pose_head_box
 from engine.deid.mask import apply_mask
 from engine.deid.tracking import HeadTracker
-from media import face_patch
+from tests.support.scene import face_patch
 
 BOX = np.array([100.0, 100.0, 140.0, 150.0])
 
@@ -190,3 +190,51 @@ def test_neighbours_heads_stay_separate_boxes():
     assert sorted(sorted(m) for m in members) == [[0, 2], [1]]
     merged, _ = merge_overlapping(np.stack([face_b, a, b]))  # without knowing who is who: one blob
     assert len(merged) == 1
+
+
+def test_a_head_cut_by_the_picture_edge_is_covered_to_the_edge():
+    """A head leaving through the top: the strip still inside (a chin) spans the box's
+    whole width at the edge, where the inscribed ellipse is narrow; the mask reaches
+    the edge over the box's width.  A box clear of the edges stays an ellipse."""
+    from engine.deid.mask import SOLID_RGB
+
+    img = np.zeros((200, 300, 3), dtype=np.uint8)
+    out = apply_mask(img, np.array([[100, -40, 200, 40]]), "solid")
+    assert (out[0:2, 101:199] == SOLID_RGB).all()  # the ellipse alone leaves x < 110 and x > 190 open here
+    assert not (out[0:40, :99] == SOLID_RGB).any() and not (out[0:40, 201:] == SOLID_RGB).any()
+    inner = apply_mask(img, np.array([[100, 60, 200, 160]]), "solid")
+    assert not (inner[61, 101] == SOLID_RGB).all()  # the corner of a box inside the picture stays untouched
+
+
+def test_look_back_finds_a_small_head_in_the_frames_before_its_first_detection():
+    """A small face crossing the picture, first seen in frame 10 by a cue whose box is
+    off the face: the look-back finds it in the buffered frames before, so the mask
+    covers it there (the tracker's lead alone extrapolated the off box).  In frames
+    with no face it adds nothing."""
+    from engine.deid.cues import CenterFace
+    from engine.deid.lookback import look_back
+    from tests.support.scene import moving_face_frames
+
+    frames, truth = moving_face_frames(n=45, face_px=40)  # about 13 px a frame
+    cf = CenterFace()
+    t = HeadTracker(max_gap=10, lead=10, hold=10)
+    off = face_to_head(truth[30][None])[0] + np.array([15, -10, 15, -10])
+    t.update(30, off[None], [("pose",)])
+    added = look_back(t, 30, [(i, frames[i]) for i in range(20, 30)], cf)
+    assert added >= 8
+    for f in range(22, 30):
+        assert any(_contains(r.box, truth[f]) for r in t.regions_at(f)), f
+    empty = HeadTracker(max_gap=10, lead=10, hold=10)
+    empty.update(30, off[None], [("pose",)])
+    background = [(i, np.full_like(frames[0], 128)) for i in range(20, 30)]
+    assert look_back(empty, 30, background, cf) == 0
+
+
+def test_a_fleeting_pose_sighting_is_held_briefly_and_a_face_the_full_window():
+    t = HeadTracker(max_gap=10, lead=10, hold=10)
+    t.update(20, BOX[None], [("pose",)])
+    t.update(20, (BOX + 300)[None], [("blazeface",)])
+    at = {f: {r.track for r in t.regions_at(f)} for f in range(5, 36)}
+    pose_id, face_id = t.tracks[0].id, t.tracks[1].id
+    assert [f for f in at if pose_id in at[f]] == list(range(18, 23))
+    assert [f for f in at if face_id in at[f]] == list(range(10, 31))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.diffusion_fixtures import REPO
+from tests.support import REPO
 from engine.diffusion.sampling import SamplerSpec, grid, png_bytes, sample
 from engine.errors import InputError, ModelMissingError
 

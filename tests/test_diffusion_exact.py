@@ -151,7 +151,7 @@ def test_summary_is_mean_and_sd_over_seeds():
 
 def test_stored_results_cover_every_series_on_both_models_with_three_seeds():
     stored = results.load()
-    assert stored is not None, "bench/gmm_ddim_results.json is missing: run bench/gmm_ddim.py"
+    assert stored is not None, "bench/gmm_ddim_results.json is missing: run python -m bench.gmm_ddim"
     json.dumps(stored)
     for model in ("exact", "exact-uncond", "trained"):
         fixed = {(r["sampler"], r["eta"], r["units"]) for r in stored["summary"]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import free_port, stop_process, wait_http_ok
+from tests.support.server import free_port, stop_process, wait_http_ok
 
 pytestmark = pytest.mark.clone
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import REPO, app_pages
+from tests.support import REPO
+from tests.support.server import app_pages
 
 # streamlit-webrtc needs a real server runtime (its session manager), which AppTest
 # replaces with a mock; those pages are rendered by a real server in headless Chromium

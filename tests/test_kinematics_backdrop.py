@@ -17,7 +17,8 @@ from engine.kinematics.backdrop import (
     extract_with_backdrop,
 )
 from engine.kinematics.landmarks import INDEX
-from media import face_patch, moving_face_frames, write_clip
+from tests.support.clips import write_clip
+from tests.support.scene import face_patch, moving_face_frames
 
 
 def _decode(jpeg: bytes) -> np.ndarray:
@@ -86,25 +87,26 @@ def test_blur_all_thumbnail_carries_no_detail_of_the_face(video_w: int, face_px:
 def test_extract_with_backdrop_shows_only_deidentified_frames_and_keeps_no_video(tmp_path) -> None:
     frames, boxes = moving_face_frames(12, face_px=90)
     src = write_clip(tmp_path / "clip.mp4", frames)
-    session = tmp_path / "session"
-    session.mkdir()
     calls: list[dict] = []
+    results = []
     cf = CenterFace()
 
     def spy(*args, **kwargs):  # what the page hands in: deidentify_video with its cached model
         calls.append(kwargs)
-        return deidentify_video(*args, centerface=cf, **kwargs)
+        results.append(deidentify_video(*args, centerface=cf, **kwargs))
+        return results[-1]
 
     seen: list[float] = []
-    table, backdrop = extract_with_backdrop(src, session, seen.append, deidentify=spy)
+    table, backdrop = extract_with_backdrop(src, seen.append, deidentify=spy)
     assert calls and calls[0]["people_observers"]  # one Pose pass: landmarks come from its people
+    assert results[0].output is None and results[0].frames == 12  # no video was encoded, every frame passed
     assert table.n_frames == 12 and table.width == 640
     assert backdrop.deidentified and list(backdrop.frames) == list(range(12))
     assert backdrop.scale == pytest.approx(THUMB_WIDTH / 640)
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
     for i, jpeg in zip(backdrop.frames, backdrop.jpegs):
         assert detail_retained(_at_thumb_size(frames[i]), _decode(jpeg), boxes[i] * backdrop.scale) < 0.2
-    assert list(session.iterdir()) == []  # the obscured video was only a by-product
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # nothing written beside the input
 
 
 # --- skeleton drawing -------------------------------------------------------------

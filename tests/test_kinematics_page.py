@@ -8,6 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from engine.kinematics import synthetic as sy
 from engine.kinematics.backdrop import ThumbCollector
+from pages import state
+from pages.state import Handover, MeasuredClip
 
 
 def _elements(node, kind: str, acc: list | None = None) -> list:
@@ -31,7 +33,7 @@ def page(repo) -> AppTest:
     thumbs = ThumbCollector(table.n_frames, 1000, blur_all=True)
     thumbs(np.full((1000, 1000, 3), 90, np.uint8), 0, 0.0)
     backdrop = thumbs.backdrop()
-    at.session_state["kin"] = {"table": table, "label": "walk.mp4", "backdrop": backdrop}
+    at.session_state[state.KINEMATICS] = MeasuredClip(table, "walk.mp4", backdrop)
     at.run()
     return at
 
@@ -59,19 +61,19 @@ def test_frame_slider_and_settings_rerun_cleanly(page: AppTest) -> None:
 
 def test_a_result_handed_over_by_the_deidentify_page_is_used_without_decoding_the_raw_video(repo) -> None:
     """Contract with the De-identify page: it stores the landmark table its observer
-    collected and its obscured preview frames under ``kinematics_handover``."""
+    collected and its obscured preview frames, a ``Handover`` under ``state.KINEMATICS_HANDOVER``."""
     pos, _ = sy.walking(seconds=3.0)
     table = sy.table_from_positions(pos, 30.0, width=320, height=240)
     at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
     previews = {i: np.full((120, 160, 3), i % 255, np.uint8) for i in range(0, table.n_frames, 10)}
-    at.session_state["kinematics_handover"] = {"table": table, "label": "handed over", "blurred_frames": previews}
+    at.session_state[state.KINEMATICS_HANDOVER] = Handover(table, "handed over", previews)
     at.run()
     at.button(key="kin_use_handover").click().run()
     assert not at.exception
-    state = at.session_state["kin"]
-    assert state["table"] is not None and state["backdrop"].deidentified
-    assert len(state["backdrop"].jpegs) == len(previews)
-    assert state["backdrop"].scale == pytest.approx(0.5)
+    clip = at.session_state[state.KINEMATICS]
+    assert clip.table is table and clip.label == "handed over" and clip.backdrop.deidentified
+    assert len(clip.backdrop.jpegs) == len(previews)
+    assert clip.backdrop.scale == pytest.approx(0.5)
     # the skeleton view (this synthetic walker stands outside the small preview frames,
     # so there is no picture of them to cut)
     assert len(_elements(at._tree, "image")) == 1
@@ -96,7 +98,7 @@ def test_every_person_is_listed_with_a_picture_and_time_seen_and_the_user_picks_
     for i in range(table.n_frames):
         thumbs(np.full((1000, 1600, 3), 90, np.uint8), i, i / 30.0)
     at = AppTest.from_file(str(repo / "pages" / "kinematics.py"), default_timeout=60)
-    at.session_state["kin"] = {"table": table, "label": "two people", "backdrop": thumbs.backdrop()}
+    at.session_state[state.KINEMATICS] = MeasuredClip(table, "two people", thumbs.backdrop())
     at.run()
     assert not at.exception
     picker = at.radio(key="kin_person")
@@ -106,8 +108,8 @@ def test_every_person_is_listed_with_a_picture_and_time_seen_and_the_user_picks_
     assert any(c.startswith("Person 0: seen 5.0 s") for c in captions)
     assert any("measured by default: the person who moves most" in c for c in captions)
     assert len(_elements(at._tree, "image")) == 3  # two people's pictures and the skeleton view
-    assert at.session_state["kin_result"][1].person == 1
+    assert at.session_state[state.KINEMATICS_RESULT].value.person == 1
     picker.set_value(0).run()
     assert not at.exception
-    assert at.session_state["kin_result"][1].person == 0
+    assert at.session_state[state.KINEMATICS_RESULT].value.person == 0
     assert not any("measured by default" in c.value for c in at.caption)

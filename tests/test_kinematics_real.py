@@ -117,7 +117,7 @@ def test_every_export_is_written_and_readable(walk: KinematicsResult, tmp_path: 
 
 
 def test_report_draws_its_charts_offline(walk: KinematicsResult, tmp_path: Path) -> None:
-    from tests.browser import launch_chromium
+    from tests.support.server import launch_chromium
 
     report = write_outputs(walk, tmp_path)["report.html"]
     with launch_chromium() as browser:

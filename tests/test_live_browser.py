@@ -22,8 +22,9 @@ import pytest
 
 from engine.deid.audit import AuditDetector, detail_retained, face_exposed
 from engine.video import read_frames
-from media import face_patch
-from tests.browser import REPO, launch_chromium, page_errors, require_chromium, serve_app, settle
+from tests.support.scene import face_patch
+from tests.support import REPO
+from tests.support.server import download, launch_chromium, page_errors, require_chromium, serve_app, settle
 
 pytestmark = pytest.mark.browser
 
@@ -134,11 +135,8 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
         page.get_by_role("button", name="Download recording (MP4)").wait_for(timeout=120_000)
         settle(page, timeout=60)
         assert page_errors(page) == []
-        with page.expect_download(timeout=60_000) as dl:
-            page.get_by_role("button", name="Download recording (MP4)").click()
-        assert dl.value.failure() is None
         got = tmp_path / "live.mp4"
-        dl.value.save_as(got)
+        download(page, "Download recording (MP4)", got)
         n = 0
         for i, out in enumerate(read_frames(got)):
             n += 1
@@ -148,10 +146,8 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
                 assert not face_exposed(scene, out, box), f"face visible in recorded frame {i}"
         assert n >= 10
 
-        with page.expect_download(timeout=60_000) as dl2:
-            page.get_by_role("button", name="Download landmarks (CSV)").click()
         csv_path = tmp_path / "landmarks.csv"
-        dl2.value.save_as(csv_path)
+        download(page, "Download landmarks (CSV)", csv_path)
         header = csv_path.read_text().splitlines()[0]
         assert header.startswith("frame,time_s,person,landmark,x,y")
         page.close()

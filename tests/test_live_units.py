@@ -28,7 +28,7 @@ from engine.live.overlay import placeholder
 from engine.live.policy import MAX_LAG_S, Sighting, decide, lag_growth
 from engine.live.worker import Result
 from engine.video import probe, read_frames
-from media import face_patch
+from tests.support.scene import face_patch
 
 W, H = 640, 480
 

@@ -8,6 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.kinematics.backdrop import ThumbCollector
+from pages import state
+from pages.state import TaskClip
 from engine.kinematics.tasks.synthetic import tapping_table, tremor_table
 
 
@@ -32,7 +34,7 @@ def _backdrop(n_frames: int):
 def page(repo) -> AppTest:
     table, _ = tapping_table(freq=3.0, n_cycles=20, amp_start=1.0, amp_end=0.5, pauses={7: 1.0}, hesitations=(4,))
     at = AppTest.from_file(str(repo / "pages" / "motor_tasks.py"), default_timeout=60)
-    at.session_state["mt"] = {"tables": {"hands": table}, "backdrop": _backdrop(table.n_frames), "label": "visit.mp4"}
+    at.session_state[state.MOTOR_TASKS] = TaskClip({"hands": table}, _backdrop(table.n_frames), "visit.mp4")
     at.run()
     at.radio(key="mt_side").set_value("right").run()
     return at
@@ -60,7 +62,7 @@ def test_marks_reanalyse_only_the_stretch(page: AppTest) -> None:
 
 def test_tremor_shows_its_spectrum_and_a_missing_hand_its_sentence(repo) -> None:
     at = AppTest.from_file(str(repo / "pages" / "motor_tasks.py"), default_timeout=60)
-    at.session_state["mt"] = {"tables": {"hands": tremor_table(freq=5.0, p2p_mm=6.0)}, "backdrop": None, "label": "t.mp4"}
+    at.session_state[state.MOTOR_TASKS] = TaskClip({"hands": tremor_table(freq=5.0, p2p_mm=6.0)}, None, "t.mp4")
     at.run()
     at.selectbox(key="mt_task").set_value("rest-tremor").run()
     at.radio(key="mt_side").set_value("right").run()
@@ -76,7 +78,7 @@ def test_tremor_shows_its_spectrum_and_a_missing_hand_its_sentence(repo) -> None
 def test_a_leg_task_asks_for_body_landmarks(repo) -> None:
     table, _ = tapping_table(freq=3.0)
     at = AppTest.from_file(str(repo / "pages" / "motor_tasks.py"), default_timeout=60)
-    at.session_state["mt"] = {"tables": {"hands": table}, "backdrop": None, "label": "t.mp4"}
+    at.session_state[state.MOTOR_TASKS] = TaskClip({"hands": table}, None, "t.mp4")
     at.run()
     at.selectbox(key="mt_task").set_value("toe-tapping").run()
     assert not at.exception
@@ -90,16 +92,16 @@ def test_a_sample_clip_goes_through_the_one_pass_and_only_deidentified_frames_ar
     at.selectbox(key="mt_sample").set_value("pose2sim multi cam01").run()
     at.button(key="mt_run").click().run()
     assert not at.exception
-    state = at.session_state["mt"]
-    table = state["tables"]["hands"]
+    clip = at.session_state[state.MOTOR_TASKS]
+    table = clip.tables["hands"]
     assert table.n_frames == 100 and not table.hands.empty
-    assert state["backdrop"].deidentified and len(state["backdrop"].jpegs) == 100
+    assert clip.backdrop.deidentified and len(clip.backdrop.jpegs) == 100
     assert at.error or at.warning or at.success  # a verdict is shown
     assert len(at.image) == 2
 
 
 def test_the_page_needs_sign_in_when_configured_and_is_reached_through_app_py(repo) -> None:
-    from tests.test_safety_app import GOOD_AUTH
+    from tests.support.auth import GOOD_AUTH
 
     at = AppTest.from_file(str(repo / "pages" / "motor_tasks.py"), default_timeout=60)
     at.secrets["auth"] = GOOD_AUTH

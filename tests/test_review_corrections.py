@@ -3,9 +3,6 @@ applies corrections over the automatic masks (checked on the pixels)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,12 +13,9 @@ from engine.deid.follow import Follower
 from engine.deid.rerender import rerender
 from engine.errors import InputError
 from engine.video import read_frames
-from tests.media import write_clip
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
-import synthetic_faces  # noqa: E402  (bench/synthetic_faces.py: clips with known face boxes)
-from review import moving_face  # noqa: E402  (bench/review.py: 3 s of a moving synthetic face, known boxes)
+from tests.support.clips import write_clip
+from tests.support import synthetic_faces  # clips with known face boxes
+from tests.support.scene import moving_face  # 3 s of a moving synthetic face, known boxes
 
 
 @pytest.mark.parametrize("face,grow", [(0, 50), (1, -40)])
@@ -36,7 +30,7 @@ def test_followed_box_stays_on_a_moving_face_for_3_s(face, grow, tmp_path):
 
 @pytest.mark.parametrize("name", ["rotate", "occlude"])
 def test_followed_box_stays_on_a_tilting_or_occluded_face(name):
-    """3 s of bench/synthetic_faces.py: a face tilting by 120 degrees, and one a bar
+    """3 s of tests/support/synthetic_faces.py: a face tilting by 120 degrees, and one a bar
     sweeps across (the box must neither follow the bar nor shrink to the visible part)."""
     frames, truth = synthetic_faces.scenario(name)
     f = Follower(frames[0], np.asarray(truth[0][0], dtype=float))
@@ -111,7 +105,7 @@ def test_rerender_encodes_only_the_touched_groups_of_pictures(tmp_path):
     pictures only; the rest is the previous output's packets, decoded identically."""
     from engine.deid.splice import gops
     from engine.video import probe
-    from tests.media import moving_face_frames
+    from tests.support.scene import moving_face_frames
 
     frames, truth = moving_face_frames(n=300, size=(320, 180), face_px=40)
     clip = write_clip(tmp_path / "in.mp4", frames)
@@ -140,7 +134,7 @@ def test_spliced_group_inside_an_older_followed_correction_keeps_it_followed(tmp
     a new correction that touches only a later group must not freeze the followed box
     there at its drawn place (the follower is carried from the correction's start)."""
     from engine.deid.splice import gops
-    from tests.media import moving_face_frames
+    from tests.support.scene import moving_face_frames
 
     frames, truth = moving_face_frames(n=300, size=(320, 180), face_px=40)
     clip = write_clip(tmp_path / "in.mp4", frames)

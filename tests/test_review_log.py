@@ -14,7 +14,8 @@ import pytest
 
 from engine.deid import auditlog, release, signoff, tokens
 from engine.errors import InputError
-from tests.media import moving_face_frames, write_clip
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
 
 REPO = Path(__file__).resolve().parent.parent
 

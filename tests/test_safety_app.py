@@ -17,18 +17,12 @@ import pytest
 
 from engine import auth, tempfiles
 from engine.samples import list_samples, sample_path
+from tests.support.auth import GOOD_AUTH
 
 REPO = Path(__file__).resolve().parent.parent
 PATIENT_SCRIPTS = ["pages/deidentify.py", "pages/live.py", "pages/kinematics.py"]
 OPEN_SCRIPTS = [None, "pages/diffusion.py"]  # home and the diffusion demo
 
-GOOD_AUTH = {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "x" * 40,
-    "client_id": "movement-lab",
-    "client_secret": "not-a-real-secret",
-    "server_metadata_url": "https://login.example.org/.well-known/openid-configuration",
-}
 
 
 # ------------------------------------------------------------------ policy
@@ -129,7 +123,7 @@ def _upload_app(tmp_path: Path, name: str, content: bytes):
     from streamlit.testing.v1 import AppTest
 
     script = tmp_path / "upload_app.py"
-    script.write_text(f"import sys; sys.path.insert(0, {str(REPO)!r})\n" + _UPLOAD_SCRIPT)
+    script.write_text(_UPLOAD_SCRIPT)  # AppTest runs it in this process: pytest's pythonpath holds the repository
     at = AppTest.from_file(str(script), default_timeout=30).run()
     at.get("file_uploader")[0].upload(name, content, "video/mp4")
     return at.run()
@@ -166,7 +160,6 @@ def test_unexpected_error_is_one_sentence_without_details(tmp_path):
 
     script = tmp_path / "boom.py"
     script.write_text(
-        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
         "import streamlit as st\nfrom pages.ui import user_errors\n"
         "with user_errors():\n    raise ValueError('/srv/uploads/Doe-Jane-1957.mp4 frame [[1, 2]]')\n"
         "st.write('not reached')\n"
@@ -236,11 +229,10 @@ def test_session_dirs_are_reaped_when_their_session_is_gone():
 
 def test_process_exit_removes_private_folders(tmp_path):
     code = (
-        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
         "from engine import tempfiles\n"
         "d = tempfiles.SESSIONS.get('s'); (d / 'x.mp4').write_bytes(b'raw'); print(d)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, cwd=REPO)
     assert not Path(out.stdout.strip()).exists()
 
 

@@ -1,4 +1,4 @@
-"""What phones, cameras and editors produce (tests/video_corpus.py, made with ffmpeg):
+"""What phones, cameras and editors produce (tests/support/corpus.py, made with ffmpeg):
 each file is accepted or refused as a user would expect, and what is accepted comes out
 with the frames a player presents, its duration, its display geometry and its sound in
 sync.  ffprobe is the independent judge: ``-count_frames`` gives the presented count."""
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import video_corpus as vc
+from tests.support import corpus as vc
 from engine.deid.report import qc_summary
 from engine.errors import InputError
 from engine.video import probe, read_frames
@@ -164,7 +164,7 @@ def test_batch_processes_trimmed_clips(corpus, tmp_path, monkeypatch):
     """Three phone-style trims through the batch task: all done, frames as presented,
     the manifest row records the presented count, rate mode and display size."""
     from engine.batch import manifest as mf
-    from engine.batch.tasks import process_video
+    from engine.batch.tasks import BatchSettings, process_video
 
     monkeypatch.setenv("ENGINE_THREADS", "1")
     base = corpus["trimmed"].path.with_name("base.mp4")
@@ -174,7 +174,7 @@ def test_batch_processes_trimmed_clips(corpus, tmp_path, monkeypatch):
         clip = tmp_path / f"trim{k}.mp4"
         vc.ffmpeg("-ss", start, "-i", str(base), "-t", "1.0", "-c", "copy", str(clip))
         n_src, _ = _presented(clip)
-        res = process_video(str(clip), str(out), {"tmp_root": str(tmp_path / "scratch")})
+        res = process_video(str(clip), str(out), BatchSettings(tmp_root=str(tmp_path / "scratch")))
         assert res["status"] == "done", res.get("error")
         assert (res["frames"], res["rate_mode"], res["width"], res["height"]) == (n_src, "constant", 96, 64)
         rows.append(res)

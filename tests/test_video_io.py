@@ -9,7 +9,8 @@ import pytest
 from engine.errors import InputError
 from engine.video import probe, read_frames
 from engine.video_writer import VideoWriter
-from media import encode_tone, moving_face_frames, write_clip
+from tests.support.clips import encode_tone, write_clip
+from tests.support.scene import moving_face_frames
 
 
 def _count_streams(path):

@@ -30,7 +30,7 @@ from typing import Callable
 import pandas as pd
 
 from engine.batch import manifest as mf
-from engine.batch.tasks import process_video
+from engine.batch.tasks import BatchSettings, process_video
 from engine.errors import InputError
 
 Progress = Callable[[dict], None]
@@ -152,13 +152,14 @@ def run_batch(
     if workers is not None and workers < 1:
         raise InputError("--workers must be at least 1.")
     out_dir.mkdir(parents=True, exist_ok=True)
-    options = {"kinematics": kinematics, "tasks": [list(t) for t in tasks or []], "mode": mode,
-               "keep_audio": keep_audio, "max_people": max_people, "tmp_root": tmp_root}
+    settings = BatchSettings(kinematics=kinematics, tasks=tuple(tuple(t) for t in tasks or ()), mode=mode,
+                             keep_audio=keep_audio, max_people=max_people, tmp_root=tmp_root)
     with _Lock(out_dir):
-        return _run_locked(in_dir, out_dir, address, workers, options, max_retries, progress, ray_kwargs, flush_every_s)
+        return _run_locked(in_dir, out_dir, address, workers, settings, max_retries, progress, ray_kwargs, flush_every_s)
 
 
-def _run_locked(in_dir, out_dir, address, workers, options, max_retries, progress, ray_kwargs, flush_every_s) -> dict:
+def _run_locked(in_dir, out_dir, address, workers, settings: BatchSettings, max_retries, progress, ray_kwargs,
+                flush_every_s) -> dict:
     shutil.rmtree(out_dir / mf.STAGING, ignore_errors=True)  # attempts of a killed run: never final names
     man_path = out_dir / mf.MANIFEST
     df, todo = mf.plan(in_dir, out_dir, mf.read(man_path))
@@ -170,7 +171,7 @@ def _run_locked(in_dir, out_dir, address, workers, options, max_retries, progres
     last_flush = 0.0
     processed = 0
     state = {"state": "running", "pid": os.getpid(), "host": platform.node(), "started_at": started, "in_dir_name": in_dir.name,
-             "kinematics": options["kinematics"], "address": address or "local", "skipped": skipped}
+             "kinematics": settings.kinematics, "address": address or "local", "skipped": skipped}
 
     def flush(force: bool = False, **extra) -> None:
         nonlocal last_flush
@@ -208,7 +209,7 @@ def _run_locked(in_dir, out_dir, address, workers, options, max_retries, progres
             while queue or inflight:
                 while queue and len(inflight) < 2 * parallel:
                     src = queue.pop(0)
-                    inflight[task.remote(str(in_dir / src), str(out_dir), options)] = src
+                    inflight[task.remote(str(in_dir / src), str(out_dir), settings)] = src
                 ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
                 last = None
                 for ref in ready:

@@ -26,13 +26,36 @@ import shutil
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import tempfiles
 from engine.batch.manifest import RESULT, STAGING, VIDEOS
 from engine.errors import EngineError, InputError
 
-OPTION_DEFAULTS = {"kinematics": False, "tasks": [], "mode": "blur", "keep_audio": True, "max_people": 3, "tmp_root": None}
+if TYPE_CHECKING:
+    from engine.deid.pipeline import DeidSettings
+
+# a motor task measured in every video: (task, side, start_s, end_s), engine.kinematics.tasks.cli.parse_tasks
+TaskJob = tuple[str, str, "float | None", "float | None"]
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """What every video of a batch gets: one object, sent as it is to each Ray task."""
+
+    kinematics: bool = False  # measure the patient (Pose from the de-identification's people pass)
+    tasks: tuple[TaskJob, ...] = ()
+    mode: str = "blur"  # the de-identification's (engine.deid.pipeline.DeidSettings) ...
+    keep_audio: bool = True
+    max_people: int = 3
+    tmp_root: str | None = None  # where each task's private temporary folder is made (default: the system's)
+
+    def deid(self) -> DeidSettings:
+        from engine.deid.pipeline import DeidSettings
+
+        return DeidSettings(mode=self.mode, keep_audio=self.keep_audio, max_people=self.max_people)
 
 _centerface = None  # one CenterFace per worker process, reused by every task it runs
 
@@ -59,7 +82,7 @@ def _one_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def process_video(src: str, out_dir: str, options: dict | None = None) -> dict:
+def process_video(src: str, out_dir: str, settings: BatchSettings | None = None) -> dict:
     """De-identify (and measure) one video; return its manifest fields.
 
     Unreadable or corrupt input returns ``status="failed"`` with the one-sentence
@@ -68,7 +91,7 @@ def process_video(src: str, out_dir: str, options: dict | None = None) -> dict:
     person is found is ``done`` with ``kinematics="no person"``: its blurred video is
     still a valid result.
     """
-    opts = {**OPTION_DEFAULTS, **(options or {})}
+    settings = settings or BatchSettings()
     out = Path(out_dir)
     t0 = time.perf_counter()
     base = {"node": platform.node(), "status": "failed"}
@@ -87,8 +110,8 @@ def process_video(src: str, out_dir: str, options: dict | None = None) -> dict:
     staging = out / STAGING / f"{vid}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
-        with _private_tmp(opts["tmp_root"]):
-            fields = _run(src, staging, opts)
+        with _private_tmp(settings.tmp_root):
+            fields = _run(src, staging, settings)
         fields.update(base, status="done", error=None, seconds=round(time.perf_counter() - t0, 3),
                       finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         _write_json(staging / RESULT, fields)
@@ -132,17 +155,17 @@ class _private_tmp:
         tempfiles.remove(self.path)
 
 
-def _run(src: str, staging: Path, opts: dict) -> dict:
-    from engine.deid.pipeline import DeidSettings, deidentify_video
+def _run(src: str, staging: Path, batch: BatchSettings) -> dict:
+    from engine.deid.pipeline import deidentify_video
     from engine.deid.release import label_unapproved
     from engine.video import probe
 
     probe(src)  # refuse an unreadable file before loading any model
-    settings = DeidSettings(mode=opts["mode"], keep_audio=bool(opts["keep_audio"]), max_people=int(opts["max_people"]))
-    jobs = [tuple(t) for t in opts["tasks"]]
+    settings = batch.deid()
+    jobs = list(batch.tasks)
     sources = _task_sources(jobs)
     extractor = hands = None
-    if opts["kinematics"] or "pose" in sources:
+    if batch.kinematics or "pose" in sources:
         from engine.kinematics.landmarks import LandmarkExtractor
 
         extractor = LandmarkExtractor(people=False)  # fed by the de-identification's people pass
@@ -158,20 +181,18 @@ def _run(src: str, staging: Path, opts: dict) -> dict:
             if ext is not None:
                 ext.close()
     label_unapproved(staging / "video.mp4", staging / "video.mp4")  # until approved (manifest "review", docs/review.md)
-    report = res.report
-    _write_json(staging / "deid_report.json", report)  # holds no file name (engine.deid.report)
-    qc = report["qc"]
-    info = res.info
+    _write_json(staging / "deid_report.json", res.report)  # holds no file name (engine.deid.report)
+    qc, info = res.qc, res.info
     fields = {
         "frames": res.frames, "fps": round(float(info.fps), 6), "width": info.width, "height": info.height,
         "duration_s": round(float(info.duration_s), 4), "rate_mode": info.rate_mode,
-        "qc_passed": bool(qc["passed"]), "frames_with_person": int(qc["frames_with_person"]),
-        "frames_person_uncovered": int(qc["frames_person_uncovered"]),
-        "frames_failed_closed": int(qc["frames_failed_closed"]),
+        "qc_passed": qc.passed, "frames_with_person": qc.frames_with_person,
+        "frames_person_uncovered": qc.frames_person_uncovered,
+        "frames_failed_closed": qc.frames_failed_closed,
         "kinematics": "skipped", "kinematics_note": None, "person_measured": None, "persons_seen": None,
         "tasks": None,
     }
-    if opts["kinematics"]:
+    if batch.kinematics:
         fields.update(_kinematics(extractor, info.fps, staging / "kinematics"))
     if jobs:
         tables = {"pose": extractor.to_table(info.fps) if extractor else None,

@@ -48,4 +48,4 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         args.report.write_text(json.dumps(result.report))
     print(json.dumps({k: v for k, v in qc.items() if k != "tracks"}))
-    return 0 if qc["passed"] else 3
+    return 0 if result.qc.passed else 3

@@ -4,9 +4,15 @@ Every mode first destroys information, so no deblurring can bring a face back:
 ``blur`` averages the head down to at most 8 x 8 cells (``cv2.INTER_AREA``), scales
 it back up smoothly and smooths it again, and ``pixelate`` keeps those cells as
 blocks; what a deconvolution would need was thrown away at the downsampling, not
-merely spread out.  ``solid`` paints the ellipse one flat colour.  The shape is an
-ellipse over the whole head box with a margin, feathered only *outside* it so that
-every pixel inside is fully replaced.
+merely spread out.  ``solid`` paints the ellipse one flat colour.  The shape is the
+ellipse inscribed in the head box (the box already holds the head with its margin:
+a larger ellipse was the "excessive blurring" SecurePose warns of), and every pixel
+whose centre lies inside is fully replaced.
+
+A box that the picture's edge cuts is a head partly outside the picture: its ellipse
+would leave the corners at the edge open, where the visible part of the head (a chin
+at the top edge, an ear at the side) spans the box's whole width.  There the shape
+also takes the rectangle from the box's centre line to that edge.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import numpy as np
 
 MODES = ("blur", "pixelate", "solid")
 CELLS = 8
-MARGIN = 1.15
+MARGIN = 1.0  # ellipse half-axes / box half-sides
+EDGE_SLACK = 1.0  # px: a box this close to the picture's edge is cut by it
 SOLID_RGB = (70, 70, 70)
 
 
@@ -59,9 +66,30 @@ def apply_mask(frame: np.ndarray, boxes: np.ndarray, mode: str = "blur") -> np.n
         centre = (round((cx - X0 - 0.5) * 16), round((cy - Y0 - 0.5) * 16))
         axes = (round((ax + 0.5) * 16), round((ay + 0.5) * 16))
         cv2.ellipse(inside, centre, axes, 0, 0, 360, 255, -1, cv2.LINE_8, 4)
+        _fill_to_edges(inside, (x0 - X0, y0 - Y0, x1 - X0, y1 - Y0), (x0 <= EDGE_SLACK, y0 <= EDGE_SLACK,
+                                                                       x1 >= fw - EDGE_SLACK, y1 >= fh - EDGE_SLACK))
         cv2.copyTo(np.ascontiguousarray(_obscured(patch, mode)), inside, patch)
         out[Y0:Y1, X0:X1] = patch
     return out
+
+
+def _fill_to_edges(inside: np.ndarray, box: tuple[float, float, float, float], cut: tuple[bool, ...]) -> None:
+    """Mark, in the patch mask ``inside``, the rectangle between the box's centre line
+    and each edge of the picture that cuts the box (left, top, right, bottom)."""
+    x0, y0, x1, y1 = box
+    h, w = inside.shape
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    cols = slice(max(0, int(np.floor(x0))), min(w, int(np.ceil(x1))))
+    rows = slice(max(0, int(np.floor(y0))), min(h, int(np.ceil(y1))))
+    left, top, right, bottom = cut
+    if top:
+        inside[:max(0, int(np.ceil(cy))), cols] = 255
+    if bottom:
+        inside[min(h, int(np.floor(cy))):, cols] = 255
+    if left:
+        inside[rows, :max(0, int(np.ceil(cx)))] = 255
+    if right:
+        inside[rows, min(w, int(np.floor(cx))):] = 255
 
 
 def obscure_whole(frame: np.ndarray, mode: str = "blur") -> np.ndarray:

@@ -1,12 +1,14 @@
-"""De-identify a video file: analyse, track, obscure, write, report.
+"""De-identify a video file: analyse, track, obscure, hand on, report.
 
 One decoding pass.  Each original frame goes to the observers (kinematics reads the
 unblurred frames here, in memory) and to the cues, then waits in a short look-ahead
 window so the tracker can fill gaps and cover a head *before* its first detection;
-when it leaves the window it is obscured and written.  Memory is bounded by the
-window (at most ``MAX_WINDOW`` frames), not by the video's length.  Only the
-obscured frames reach the writer, and the writer only renames its file into place
-when the whole video succeeded.
+when it leaves the window it is obscured and handed to the frame sink.  Memory is
+bounded by the window (at most ``MAX_WINDOW`` frames), not by the video's length.
+Only the obscured frames reach the sink.  The sink is an H.264 file (a
+``VideoWriter``, which only renames its file into place when the whole video
+succeeded) or none at all: a pass that only needs the obscured frames in memory
+(the Kinematics backdrop, the Motor tasks thumbnails) encodes nothing.
 
 Fail closed: a frame whose analysis raised is obscured as a whole, and counted in
 the report.
@@ -19,12 +21,13 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
 from engine.deid.boxes import clip_boxes, merge_overlapping
 from engine.deid.cues import BlazeFace, CenterFace, PoseHeads, face_heads, pose_head_box, shrink
+from engine.deid.lookback import look_back
 from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker, Region
 from engine.errors import InputError
@@ -40,6 +43,30 @@ PeopleObserver = Callable[[list[Person], int, float, tuple[int, int]], object]
 Progress = Callable[[int, int, float], None]
 
 MAX_WINDOW = 30
+
+
+class FrameSink(Protocol):
+    """Where the obscured frames go, in order (``engine.video_writer.VideoWriter`` is one):
+    ``close`` once every frame is in, ``abort`` when the pass failed (nothing may remain)."""
+
+    def write(self, rgb: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class DiscardFrames:
+    """The sink of a pass that keeps no video: the obscured frames reach only the output observers."""
+
+    def write(self, rgb: np.ndarray) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -76,11 +103,11 @@ class FrameCues:
     persons: list[Person] = field(default_factory=list)  # each person's identity and landmarks
 
 
-class FrameAnalyzer:
+class FrameAnalyser:
     """Runs every cue on one frame and merges their head boxes."""
 
     def __init__(self, settings: DeidSettings, centerface: CenterFace | None = None) -> None:
-        self.s = settings
+        self.settings = settings
         # CenterFace is stateless and thread-safe, so a server may share one; the
         # mediapipe graphs keep tracking state and belong to one video.
         self.centerface = centerface or CenterFace()
@@ -90,7 +117,7 @@ class FrameAnalyzer:
 
     def __call__(self, frame: np.ndarray, index: int) -> FrameCues:
         h, w = frame.shape[:2]
-        small, scale = shrink(frame, self.s.det_long_side)
+        small, scale = shrink(frame, self.settings.det_long_side)
         boxes, labels = [], []
 
         def add(b: np.ndarray, cue: str, factor: float) -> None:
@@ -98,12 +125,12 @@ class FrameAnalyzer:
                 boxes.append(row / factor)
                 labels.append(cue)
 
-        if index % self.s.centerface_every == 0:
-            add(face_heads(self.centerface(small, self.s.face_threshold)), "centerface", scale)
-        hi_scale = min(1.0, self.s.hires_long_side / max(h, w))
-        if index % self.s.hires_every == 0 and hi_scale > scale * 1.25:
-            big, hi_scale = shrink(frame, self.s.hires_long_side)
-            add(face_heads(self.centerface(big, self.s.face_threshold)), "centerface", hi_scale)
+        if index % self.settings.centerface_every == 0:
+            add(face_heads(self.centerface(small, self.settings.face_threshold)), "centerface", scale)
+        hi_scale = min(1.0, self.settings.hires_long_side / max(h, w))
+        if index % self.settings.hires_every == 0 and hi_scale > scale * 1.25:
+            big, hi_scale = shrink(frame, self.settings.hires_long_side)
+            add(face_heads(self.centerface(big, self.settings.face_threshold)), "centerface", hi_scale)
         add(face_heads(self.blazeface(small)), "blazeface", scale)
         followed = [pose_head_box(lm) for lm in self.tracking_pose(small)]  # fail closed: follows hard bodies
         add(np.array(followed).reshape(-1, 4), "pose", scale)
@@ -131,12 +158,26 @@ class FrameAnalyzer:
         self.tracking_pose.close()
 
 
+@dataclass(frozen=True)
+class DeidQC:
+    """The verdict of one pass (the same numbers as ``report["qc"]``, typed)."""
+
+    frames: int
+    frames_with_person: int  # frames where some cue saw a head
+    frames_person_uncovered: int  # ... and a seen head's centre was left uncovered
+    frames_failed_closed: int  # frames whose analysis raised, obscured as a whole
+    passed: bool  # no seen head left uncovered in any frame
+
+
 @dataclass
 class DeidResult:
-    output: Path
+    """What ``deidentify_video`` returns; ``report`` is the JSON record (engine.deid.report)."""
+
+    output: Path | None  # the written file; None when the frames went to a sink the caller chose
     info: VideoInfo
     frames: int
     seconds: float
+    qc: DeidQC
     report: dict
 
 
@@ -153,7 +194,7 @@ def _covered(point: np.ndarray, boxes: np.ndarray) -> bool:
 
 def deidentify_video(
     src: str | Path,
-    out: str | Path,
+    out: str | Path | FrameSink | None = None,
     *,
     settings: DeidSettings | None = None,
     observers: Iterable[Observer] = (),
@@ -162,8 +203,11 @@ def deidentify_video(
     progress: Progress | None = None,
     centerface: CenterFace | None = None,
 ) -> DeidResult:
-    """Write a copy of ``src`` with every head obscured to ``out``; return the report.
+    """Obscure every head of ``src``, hand the frames to ``out``; return the result and report.
 
+    ``out`` is a path (an H.264 MP4 at the source's rate, with its audio unless the
+    settings drop it), a :class:`FrameSink` of the caller's, or ``None``: no video is
+    encoded and the obscured frames reach only ``output_observers``.
     ``observers`` see each original frame (in memory only), ``output_observers`` each
     obscured frame as written, ``people_observers`` each frame's people (identity and
     landmarks, from the original frame: kinematics takes them instead of running Pose
@@ -173,7 +217,7 @@ def deidentify_video(
     s.validate()
     info = probe(src)
     t0 = time.perf_counter()
-    analyzer = FrameAnalyzer(s, centerface)
+    analyser = FrameAnalyser(s, centerface)
     observers, output_observers, people_observers = list(observers), list(output_observers), list(people_observers)
     win = window_frames(info.fps, s.window_s)
     tracker = HeadTracker(max_gap=win, lead=win, hold=win, frame_size=(info.width, info.height))
@@ -185,8 +229,13 @@ def deidentify_video(
     cue_frames = {"blazeface": 0, "centerface": 0, "pose": 0}
     coverage: dict[int, dict] = {}
 
-    audio = src if (s.keep_audio and info.has_audio) else None
-    writer = VideoWriter(out, info.frame_rate, (info.width, info.height), audio_from=audio)
+    if out is None:
+        writer: FrameSink = DiscardFrames()
+    elif isinstance(out, (str, Path)):
+        audio = src if (s.keep_audio and info.has_audio) else None
+        writer = VideoWriter(out, info.frame_rate, (info.width, info.height), audio_from=audio)
+    else:
+        writer = out
 
     def emit(j: int, frame: np.ndarray) -> None:
         fc = seen.pop(j)
@@ -229,7 +278,7 @@ def deidentify_video(
             for ob in observers:
                 ob(frame, i, i / info.fps)
             try:
-                fc = analyzer(frame, i)
+                fc = analyser(frame, i)
             except Exception:
                 log.exception("analysis failed on a frame; obscuring the whole frame")
                 failed.add(i)
@@ -241,6 +290,7 @@ def deidentify_video(
                 cue_frames[cue] += k > 0
             seen[i] = fc
             tracker.update(i, fc.heads, fc.cues)
+            look_back(tracker, i, pending, analyser.centerface, s.face_threshold)  # a new head was there before
             pending.append((i, frame))
             while pending and pending[0][0] <= i - win:
                 emit(*pending.popleft())
@@ -252,7 +302,7 @@ def deidentify_video(
         writer.abort()
         raise
     finally:
-        analyzer.close()
+        analyser.close()
 
     seconds = time.perf_counter() - t0
     report = {
@@ -270,4 +320,6 @@ def deidentify_video(
         },
         "frames": frames_report,
     }
-    return DeidResult(Path(out), info, n, seconds, report)
+    verdict = DeidQC(n, qc["frames_with_person"], qc["frames_person_uncovered"], qc["frames_failed_closed"],
+                     report["qc"]["passed"])
+    return DeidResult(Path(out) if isinstance(out, (str, Path)) else None, info, n, seconds, verdict, report)

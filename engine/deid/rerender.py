@@ -179,7 +179,9 @@ def rerender(
             spliced = splice.assemble(previous, g, parts, out)
         if not spliced:  # the codec did not allow it: the whole clip, once more
             return rerender(src, report, cs, out, progress=progress, output_observers=output_observers, preset=preset)
-    new["corrections"] = [{**c.to_dict(), **({"followed": followed[k]} if c.follow else {})} for k, c in enumerate(cs)]
+    # frame numbers as strings: the report and the audit record are JSON, whose keys are strings
+    new["corrections"] = [{**c.to_dict(), **({"followed": {str(j): b for j, b in followed[k].items()}} if c.follow else {})}
+                          for k, c in enumerate(cs)]
     new["rerender"] = {"frames": n, "seconds": round(time.perf_counter() - t0, 3), "preset": preset,
                        "frames_encoded": sum(b - a for a, b in map(g.span, todo)) if spliced else n}
     return new

@@ -92,7 +92,7 @@ class Proposal:
 
 
 def _cues_that_ran(settings: dict, frame: int, size: tuple[int, int] | None = None) -> set[str]:
-    """The cues the pipeline ran on ``frame`` (engine.deid.pipeline.FrameAnalyzer's
+    """The cues the pipeline ran on ``frame`` (engine.deid.pipeline.FrameAnalyser's
     schedule): BlazeFace and Pose on every frame, CenterFace on every
     ``centerface_every``-th and, where the picture is large enough for it, on every
     ``hires_every``-th at high resolution."""

@@ -1,6 +1,6 @@
 """The review workflow behind the Review page: de-identify, propose, correct, release.
 
-Everything a review needs is held in one plain dict (the *job*), in memory: the raw
+Everything a review needs is held in one :class:`ReviewJob`, in memory: the raw
 upload's bytes (only so that corrections can be re-rendered; never written anywhere
 but a private temporary folder for the length of a render), the current output's
 bytes, the report, the proposals, and every frame of the original and of the output
@@ -11,6 +11,7 @@ is dropped with the browser session.  The page is a thin layer over these functi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -51,7 +52,35 @@ class FrameStore:
         return min(self.jpegs, key=lambda k: abs(k - index)) if self.jpegs else index
 
 
-def prepare(src: Path, raw: bytes, *, settings=None, centerface=None, progress: Progress | None = None) -> dict:
+@dataclass
+class Approval:
+    """A sign-off: the audit record, the released (labelled) copy, its file name, a one-page summary (HTML and PDF)."""
+
+    record: dict
+    video: bytes
+    name: str
+    html: str
+    pdf: bytes
+
+
+@dataclass
+class ReviewJob:
+    """One video under review (see the module's docstring for why each part is kept)."""
+
+    raw: bytes  # the upload, only to re-render corrections
+    video: bytes  # the current output
+    report: dict  # its JSON report, corrections included
+    proposals: list[dict]  # frames worth a look (engine.deid.review), as dicts
+    originals: FrameStore
+    outputs: FrameStore
+    corrections: list[dict] = field(default_factory=list)  # rendered into ``video``
+    draft: list[dict] = field(default_factory=list)  # every correction entered, rendered or not (all re-rendered at once)
+    reviewed: set[int] = field(default_factory=set)  # frames the reviewer looked at
+    approved: Approval | None = None
+    unapproved: bytes | None = None  # ``video`` labelled UNAPPROVED, made once when first asked for
+
+
+def prepare(src: Path, raw: bytes, *, settings=None, centerface=None, progress: Progress | None = None) -> ReviewJob:
     """De-identify ``src`` (whose bytes are ``raw``) and return a review job."""
     from engine.deid.pipeline import deidentify_video
     from engine.video import probe
@@ -69,33 +98,31 @@ def prepare(src: Path, raw: bytes, *, settings=None, centerface=None, progress: 
     report["input"]["sha256"] = auditlog.sha256_bytes(raw)
     props = review.propose(report, look.found if look else None)
     report["review"] = review.summary(props, res.frames)
-    return {
-        "raw": raw, "video": video, "report": report, "proposals": [p.to_dict() for p in props],
-        "originals": originals, "outputs": outputs, "corrections": [], "reviewed": set(), "approved": None,
-    }
+    return ReviewJob(raw=raw, video=video, report=report, proposals=[p.to_dict() for p in props],
+                     originals=originals, outputs=outputs)
 
 
-def apply_corrections(job: dict, corrections: list[dict], progress: Progress | None = None) -> None:
+def apply_corrections(job: ReviewJob, corrections: list[dict], progress: Progress | None = None) -> None:
     """Re-render the job's video from its raw bytes with ``corrections`` (all of them, in
     order); only the groups of pictures whose frames change are encoded again."""
-    report = job["report"]
-    outputs = job["outputs"]
+    report = job.report
+    outputs = job.outputs
     with private_dir() as tmp:
         src, previous, out = tmp / "raw.bin", tmp / "previous.mp4", tmp / "corrected.mp4"
-        src.write_bytes(job["raw"])
-        previous.write_bytes(job["video"])
+        src.write_bytes(job.raw)
+        previous.write_bytes(job.video)
         new = rerender(src, report, corrections, out, previous=previous, progress=progress, output_observers=[outputs])
-        job["video"] = out.read_bytes()
-    job["report"] = new
-    job["corrections"] = list(new["corrections"])
-    job["approved"] = job["unapproved"] = None  # a new render needs a new approval
+        job.video = out.read_bytes()
+    job.report = new
+    job.corrections = list(new["corrections"])
+    job.approved = job.unapproved = None  # a new render needs a new approval
 
 
-def unapproved_video(job: dict) -> bytes:
+def unapproved_video(job: ReviewJob) -> bytes:
     """The current output labelled UNAPPROVED in its metadata (for a download before sign-off)."""
-    if job.get("unapproved") is None:
-        job["unapproved"] = unapproved_bytes(job["video"])
-    return job["unapproved"]
+    if job.unapproved is None:
+        job.unapproved = unapproved_bytes(job.video)
+    return job.unapproved
 
 
 def unapproved_bytes(video: bytes) -> bytes:
@@ -110,28 +137,27 @@ def _labelled(video: bytes, title: str, comment: str) -> bytes:
         return dst.read_bytes()
 
 
-def approve(job: dict, reviewer: signoff.Reviewer, sign_in_mode: str, log: Path | None = None) -> dict:
+def approve(job: ReviewJob, reviewer: signoff.Reviewer, sign_in_mode: str, log: Path | None = None) -> dict:
     """Sign off: label the released copy, append the chained record, keep both in the job."""
     signoff.check_identity(reviewer, sign_in_mode)
     log = Path(log or signoff.default_log())
     seq = auditlog.verify(log).records if log.exists() else 0
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    video = _labelled(job["video"], "De-identified video - approved for release",
+    video = _labelled(job.video, "De-identified video - approved for release",
                       release.approved_comment(reviewer.name, when, seq))
     body = signoff.build_record(
-        Path(release.approved_name(seq)), job["report"], reviewer, frames_reviewed=sorted(job["reviewed"]),
-        proposals=job["report"].get("review"), output_sha256=auditlog.sha256_bytes(video),
+        Path(release.approved_name(seq)), job.report, reviewer, frames_reviewed=sorted(job.reviewed),
+        proposals=job.report.get("review"), output_sha256=auditlog.sha256_bytes(video),
     )
     record = signoff.approve(log, body)
-    job["approved"] = {"record": record, "video": video, "name": body["released_as"], "html": signoff.summary_html(record),
-                       "pdf": summary_pdf(record)}
+    job.approved = Approval(record, video, body["released_as"], signoff.summary_html(record), summary_pdf(record))
     return record
 
 
 STRIP_MOST = 120  # tiles in one strip: every frame of a 4-second segment at 30 fps
 
 
-def span_strip(job: dict, proposal: dict, tile: int = 96, per_row: int = 12) -> tuple[np.ndarray, int]:
+def span_strip(job: ReviewJob, proposal: dict, tile: int = 96, per_row: int = 12) -> tuple[np.ndarray, int]:
     """One image for a proposal: the output around its flagged regions in every frame of
     its segments (every ``step``-th beyond :data:`STRIP_MOST` frames), frame numbers on
     the tiles; and that ``step``.  So one look reviews a whole run of frames where a cue
@@ -139,13 +165,13 @@ def span_strip(job: dict, proposal: dict, tile: int = 96, per_row: int = 12) -> 
 
     A tile is the union of the proposal's tracks' regions in that frame, grown by half
     (the part a mask could have missed), or its second-look box, or the whole frame."""
-    store: FrameStore = job["outputs"]
+    store: FrameStore = job.outputs
     frames = [j for a, b in proposal.get("segments") or [[proposal["start"], proposal["end"]]] for j in range(a, b + 1)]
     step = max(1, math.ceil(len(frames) / STRIP_MOST))
     frames = frames[::step]
     tracks = set((proposal.get("detail") or {}).get("tracks") or [])
     looked = (proposal.get("detail") or {}).get("box")
-    report = job["report"]["frames"]
+    report = job.report["frames"]
     tiles = []
     for j in frames:
         k = store.nearest(j)

@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 THUMB_WIDTH = 480
 MAX_THUMBS = 600
-# Name of the temporary obscured video inside the caller's private folder; it is
-# deleted before ``extract_with_backdrop`` returns, whatever happens.
-DEID_VIDEO_NAME = "kinematics_deidentified.mp4"
 
 
 @dataclass
@@ -120,7 +117,6 @@ def _thumbs_from_frames(frames: dict[int, np.ndarray], video_width: int) -> Back
 
 def extract_with_backdrop(
     path: Path,
-    out_dir: Path,
     progress: Callable[[float], None],
     *,
     deidentify: Callable[..., object],
@@ -130,25 +126,22 @@ def extract_with_backdrop(
     ``deidentify`` has the signature of ``engine.deid.pipeline.deidentify_video``.
     The landmark extractor takes each frame's people from its people pass (original
     frames, in memory: one Pose pass serves masks and measurement) and the backdrop
-    is collected from its obscured output frames.  The obscured video itself is only
-    a by-product: it is written to ``out_dir`` (the caller's private session folder)
-    and deleted before returning.
+    is collected from its obscured output frames.  No video is encoded: the pass is
+    given no output file, so the obscured frames exist only as they stream by.
 
     ``progress`` receives the fraction done, 0 to 1.
     """
     info = probe(path)
-    out = Path(out_dir) / DEID_VIDEO_NAME
     ext = LandmarkExtractor(people=False)
     thumbs = ThumbCollector(info.n_frames, info.width, blur_all=False)
     try:
         deidentify(
-            path, out, people_observers=(ext.add,), output_observers=(thumbs,),
+            path, people_observers=(ext.add,), output_observers=(thumbs,),
             progress=lambda i, n, t: progress(min(1.0, i / max(n, 1))),
         )
         return ext.to_table(info.fps), thumbs.backdrop()
     finally:
         ext.close()
-        out.unlink(missing_ok=True)
 
 
 def _skeleton_image(res: KinematicsResult, backdrop: Backdrop, frame: int) -> tuple[np.ndarray, int]:

@@ -208,11 +208,11 @@ class LiveDeidentifier:
             if s is None:
                 s = self._session = self._start(w, h, now)
             elif (s.width, s.height) != (w, h):
-                s.restart_tracking(s.n, w, h, self._tracker())
-            t = max(now - s.t_origin, s.last_t + 1e-3 if s.n else 0.0)
+                s.restart_tracking(s.frames_seen, w, h, self._tracker())
+            t = max(now - s.t_origin, s.last_t + 1e-3 if s.frames_seen else 0.0)
             s.last_t = t
-            i = s.n
-            s.n += 1
+            i = s.frames_seen
+            s.frames_seen += 1
             try:
                 out, failed = self._analyse(s, frame, i, t)
             except Exception:

@@ -60,7 +60,7 @@ class Session:
     recorder: Recorder | None
     started: float = field(default_factory=time.monotonic)
     since: int = 0
-    n: int = 0
+    frames_seen: int = 0
     last_t: float = -1.0
     facing: float = 1.0
     failed_closed: int = 0
@@ -86,7 +86,7 @@ class Session:
             note = f"The recording stopped after {MAX_RECORD_S / 60:.0f} minutes; the measurements cover the whole session. "
         try:
             # the camera's rate: Pose may have skipped frames, which the cleaning fills
-            rate = (self.n - 1) / self.last_t if self.n > 1 and self.last_t > 0 else fps
+            rate = (self.frames_seen - 1) / self.last_t if self.frames_seen > 1 and self.last_t > 0 else fps
             table = self.extractor.to_table(rate)
             try:
                 res = analyse(table, Settings())
@@ -109,7 +109,7 @@ class Session:
                     note += "No frame reached the hand detector before STOP, so the motor task has no result. "
         return LiveResult(
             video=video,
-            frames=self.n,
+            frames=self.frames_seen,
             seconds=round(max(self.last_t, 0.0), 3),
             failed_closed=self.failed_closed,
             landmarks_csv=lm_csv,

@@ -4,7 +4,7 @@ de-identified thumbnails (for marking the task's start and end) from the obscure
 Like :func:`engine.kinematics.backdrop.extract_with_backdrop`, which it mirrors for
 Hands and iris instead of Pose: the landmark extractor is an observer of
 ``deidentify_video`` (original frames, in memory), the thumbnails are collected from
-its output, and the obscured video is deleted before returning.  Only derived data
+its output, and no video is encoded (the pass is given no output file).  Only derived data
 and de-identified thumbnails leave this function.
 """
 
@@ -22,12 +22,9 @@ from engine.video import probe
 if TYPE_CHECKING:
     from engine.deid.cues import CenterFace
 
-DEID_VIDEO_NAME = "motor_task_deidentified.mp4"
-
 
 def extract_task_landmarks(
     path: Path,
-    out_dir: Path,
     source: str,
     progress: Callable[[float], None],
     *,
@@ -36,13 +33,11 @@ def extract_task_landmarks(
 ) -> tuple[HandTable | LandmarkTable, Backdrop]:
     """``source`` ``"hands"`` (Hands + FaceMesh iris) or ``"pose"``; returns the table and the thumbnails."""
     info = probe(path)
-    out = Path(out_dir) / DEID_VIDEO_NAME
     ext = HandExtractor(mirrored=mirrored) if source == "hands" else LandmarkExtractor()
     thumbs = ThumbCollector(info.n_frames, info.width, blur_all=False)
     try:
-        deidentify_video(path, out, observers=(ext,), output_observers=(thumbs,), centerface=centerface,
+        deidentify_video(path, observers=(ext,), output_observers=(thumbs,), centerface=centerface,
                          progress=lambda i, n, t: progress(min(1.0, i / max(n, 1))))
         return ext.to_table(info.fps), thumbs.backdrop()
     finally:
         ext.close()
-        out.unlink(missing_ok=True)

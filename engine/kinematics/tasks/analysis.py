@@ -102,7 +102,7 @@ def _cycle_task(task: str, s: LandmarkSeries, meta: dict) -> TaskResult:
     meta["found_pct"] = round(100.0 * float(s.found.mean()), 1) if s.found.size else 0.0
     if any(level == q.FAILED for level, _ in problems):
         return _failed(task, spec, s.side, mod.UNIT, problems, meta)
-    cycles, trace = detect_cycles(s.t, x, min_amplitude=mod.MIN_AMPLITUDE)
+    cycles, trace = detect_cycles(s.time_s, x, min_amplitude=mod.MIN_AMPLITUDE)
     problems += q.cycle_problems(cycles)
     verdict, reasons = q.verdict(problems)
     if verdict == q.FAILED:
@@ -126,7 +126,7 @@ def _tremor_task(task: str, s: LandmarkSeries, meta: dict) -> TaskResult:
         return _failed(task, spec, s.side, unit, problems, meta)
     scale = s.mm_per_px if s.mm_per_px else 1.0 / ref
     centre = np.mean([s.point(n)[:, :2] for n in PALM], axis=0) * scale
-    feats, trace, spectrum = tremor_features(s.t, centre, s.fps)
+    feats, trace, spectrum = tremor_features(s.time_s, centre, s.fps)
     if feats["seconds_analysed"] < 2.0:
         problems.append((q.FAILED, f"the marked stretch lasts {feats['seconds_analysed']:.1f} s; "
                                    "tremor needs at least 5 s of the hand held still"))
@@ -174,7 +174,7 @@ def analyse_task(
             side = dominant_side(landmarks, start_s, end_s)
             meta["side_detected"] = True
         s = hand_series(landmarks, side, start_s, end_s)
-        meta.update(fps=landmarks.fps, frames=len(s.t), mm_per_px=landmarks.mm_per_px())
+        meta.update(fps=landmarks.fps, frames=len(s.time_s), mm_per_px=landmarks.mm_per_px())
     else:
         if not isinstance(landmarks, LandmarkTable):
             raise InputError(f"{spec.title} needs body landmarks (mediapipe Pose).")
@@ -185,7 +185,7 @@ def analyse_task(
         else:
             df, person = select_person(landmarks, person)
         s = pose_series(df, landmarks.n_frames, landmarks.fps, side, start_s, end_s)
-        meta.update(fps=landmarks.fps, frames=len(s.t), person=person)
-    if len(s.t) == 0:
+        meta.update(fps=landmarks.fps, frames=len(s.time_s), person=person)
+    if len(s.time_s) == 0:
         raise InputError("The marked stretch holds no frames; move the start and end marks.")
     return _cycle_task(task, s, meta) if spec.kind == "cycles" else _tremor_task(task, s, meta)

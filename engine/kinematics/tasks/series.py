@@ -19,13 +19,13 @@ from engine.kinematics.landmarks import LANDMARKS as POSE_LANDMARKS
 
 @dataclass
 class LandmarkSeries:
-    """``xyz`` (T, K, 3) pixels of one side, NaN where not found; ``t`` (T,) seconds.
+    """``xyz`` (T, K, 3) pixels of one side, NaN where not found; ``time_s`` (T,) seconds.
 
     ``other`` is the other hand (hand tasks only; to see hands cross), ``mm_per_px``
     the iris scale when a face was seen.
     """
 
-    t: np.ndarray
+    time_s: np.ndarray
     xyz: np.ndarray
     index: dict[str, int]
     fps: float

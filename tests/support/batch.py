@@ -10,7 +10,8 @@ from pathlib import Path
 
 import psutil
 
-from media import moving_face_frames, write_clip
+from tests.support.clips import write_clip
+from tests.support.scene import moving_face_frames
 
 ALLOWED_VIDEO_FILES = {"video.mp4", "deid_report.json", "result.json"}
 KINEMATICS_FILES = {"landmarks.csv", "angles.csv", "summary.json", "markers.trc", "angles.mot", "report.html"}

@@ -1,8 +1,8 @@
-"""Helpers for browser tests: serve the app with ``streamlit run`` and drive Debian's Chromium.
+"""The one app-server launcher (``streamlit run`` on 127.0.0.1) and Debian's Chromium.
 
-Not a test module.  Typical use::
+Used by the browser tests and the benchmarks.  Typical use::
 
-    from tests.browser import serve_app, launch_chromium
+    from tests.support.server import serve_app, launch_chromium
 
     with serve_app() as base_url, launch_chromium() as browser:
         page = browser.new_page()
@@ -40,7 +40,8 @@ from typing import Iterator, Sequence
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
+
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
 CHROMIUM_ARGS = (
@@ -56,6 +57,7 @@ CHROMIUM_ARGS = (
     "--no-proxy-server",
 )
 
+UPLOADER = '[data-testid="stFileUploaderDropzoneInput"]'  # a file uploader's input
 # The element Streamlit shows while a script run is in progress.
 STATUS_WIDGET = '[data-testid="stStatusWidget"]'
 EXCEPTION = '[data-testid="stException"]'
@@ -110,12 +112,16 @@ def serve_app(
     env: dict[str, str] | None = None,
     extra_args: Sequence[str] = (),
     timeout: float = 90,
+    tmpdir: str | Path | None = None,
+    log_path: str | Path | None = None,
 ) -> Iterator[str]:
     """Run ``streamlit run <app>`` on 127.0.0.1 and yield its base URL once healthy.
 
     The server reads ``<cwd>/.streamlit/config.toml`` like ``make run`` does; only the
     port, address and headless mode are set here.  Its output goes to a log file whose
-    tail is included in the error when the server does not come up.
+    tail is included in the error when the server does not come up: ``log_path``
+    when given (kept, for a test to read), else a temporary one.  ``tmpdir`` becomes
+    the server's ``TMPDIR``, so a test can inspect every temporary file it makes.
     """
     port = port or free_port()
     streamlit = Path(sys.executable).parent / "streamlit"
@@ -135,8 +141,11 @@ def serve_app(
         *extra_args,
     ]
     full_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "NO_PROXY": "127.0.0.1,localhost"}
+    if tmpdir is not None:
+        full_env["TMPDIR"] = str(tmpdir)
     full_env.update(env or {})
-    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+    log = (open(log_path, "wb") if log_path is not None
+           else tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False))
     proc = subprocess.Popen(
         cmd, cwd=str(cwd), env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -152,8 +161,9 @@ def serve_app(
     finally:
         stop_process(proc)
         log.close()
-        with contextlib.suppress(OSError):
-            os.unlink(log.name)
+        if log_path is None:
+            with contextlib.suppress(OSError):
+                os.unlink(log.name)
 
 
 def require_chromium() -> Path:
@@ -218,6 +228,18 @@ def settle(page, *, timeout: float = 60, quiet: float = 1.0) -> None:
         page.wait_for_timeout(100)
     with contextlib.suppress(Exception):
         page.wait_for_load_state("networkidle", timeout=5000)
+
+
+def download(page, button: str, dest: str | Path) -> str:
+    """Click the download button named ``button``, save what it sends to ``dest``;
+    returns the file name the app suggested.  A failed download fails the test:
+    starlette 1.x broke Streamlit 1.60's media responses (HTTP 500, download
+    cancelled), which requirements.txt pins away from."""
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name=button).click()
+    assert dl.value.failure() is None, f"the download '{button}' failed: {dl.value.failure()}"
+    dl.value.save_as(dest)
+    return dl.value.suggested_filename
 
 
 def page_errors(page, *, error_alerts: bool = True) -> list[str]:

@@ -11,43 +11,12 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-import cv2
 import numpy as np
-from matplotlib import cbook
-from skimage import data as skdata
+import cv2
 
-SIZE = (1280, 720)
+from tests.support.scene import SIZE, background as _background, paste as _paste, resize_face as _resize, synthetic_faces as _faces
+
 N = 90
-
-
-def _faces() -> list[np.ndarray]:
-    astro = skdata.astronaut()[30:175, 155:265]
-    with cbook.get_sample_data("grace_hopper.jpg") as fh:
-        hopper = cv2.cvtColor(cv2.imdecode(np.frombuffer(fh.read(), np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    hopper = hopper[60:330, 150:380]
-    return [astro, hopper]
-
-
-def _background(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    w, h = SIZE
-    noise = rng.integers(40, 215, (h // 24, w // 24, 3), dtype=np.uint8)
-    return cv2.GaussianBlur(cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC), (0, 0), 2)
-
-
-def _paste(frame: np.ndarray, patch: np.ndarray, x: int, y: int) -> tuple[float, float, float, float] | None:
-    h, w = frame.shape[:2]
-    ph, pw = patch.shape[:2]
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + pw), min(h, y + ph)
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        return None
-    frame[y0:y1, x0:x1] = patch[y0 - y:y1 - y, x0 - x:x1 - x]
-    return (x0, y0, x1, y1)
-
-
-def _resize(face: np.ndarray, width: int) -> np.ndarray:
-    h = max(2, round(width * face.shape[0] / face.shape[1]))
-    return cv2.resize(face, (max(2, width), h), interpolation=cv2.INTER_AREA)
 
 
 def scenario(name: str) -> tuple[list[np.ndarray], list[list[tuple]]]:

@@ -1,4 +1,4 @@
-"""Fixture media made by the tests themselves (no third-party video in git).
+"""The one clip writer of the tests and benchmarks, audio tones and trims.
 
 Written with PyAV directly, not with ``engine.video``, so the reader is tested on
 files it did not write.
@@ -8,23 +8,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import av
-import cv2
 import numpy as np
-from skimage import data as skdata
-
-# The astronaut's face in skimage.data.astronaut() (512x512): x0, y0, x1, y1.
-ASTRONAUT_FACE = (160, 40, 260, 160)
-
-
-def face_patch(size: int) -> np.ndarray:
-    """The astronaut's face (with some hair and background), resized to ``size`` px wide."""
-    x0, y0, x1, y1 = ASTRONAUT_FACE
-    crop = skdata.astronaut()[y0:y1, x0:x1]
-    h = round(size * (y1 - y0) / (x1 - x0))
-    return cv2.resize(crop, (size, h), interpolation=cv2.INTER_AREA)
 
 
 def write_clip(
@@ -35,20 +22,38 @@ def write_clip(
     audio_s: float = 0.0,
     codec: str = "libx264",
     pix_fmt: str = "yuv420p",
+    pts: Sequence[int] | None = None,
+    time_base: Fraction | None = None,
+    rotation: int = 0,
+    faststart: bool = False,
+    format: str | None = None,
 ) -> Path:
+    """Encode RGB ``frames`` to ``path`` (container from its suffix unless ``format``).
+
+    ``pts`` with ``time_base`` give irregular timestamps (variable frame rate, a clip
+    longer than a limit); ``rotation`` is a display-matrix rotation (counter-clockwise
+    degrees, as phones store); ``audio_s`` adds that long a 440 Hz tone.
+    """
     frames = list(frames)
     h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as out:
+    tb = time_base or Fraction(1, fps)
+    opts = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", format=format, options=opts) as out:
         vs = out.add_stream(codec, rate=fps)
         vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
+        if pts is not None:
+            vs.codec_context.time_base = tb
+            vs.time_base = tb
+        if rotation:
+            vs.set_display_rotation(rotation)
         a_s = None
         if audio_s:
             a_s = out.add_stream("aac", rate=44100)
             a_s.layout = "mono"
         for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            vf.time_base = Fraction(1, fps)
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
+            vf.pts = pts[i] if pts is not None else i
+            vf.time_base = tb
             for p in vs.encode(vf):
                 out.mux(p)
         for p in vs.encode(None):
@@ -70,25 +75,6 @@ def encode_tone(out: av.container.OutputContainer, stream, samples: np.ndarray, 
             out.mux(packet)
     for packet in stream.encode(None):
         out.mux(packet)
-
-
-def moving_face_frames(n: int = 45, size: tuple[int, int] = (640, 360), face_px: int = 80, seed: int = 0):
-    """Frames with the astronaut's face moving left to right on a textured
-    background; returns (frames, true face boxes)."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    bg = cv2.GaussianBlur(rng.integers(60, 200, (h, w, 3), dtype=np.uint8), (0, 0), 3)
-    patch = face_patch(face_px)
-    ph, pw = patch.shape[:2]
-    frames, boxes = [], []
-    for i in range(n):
-        x = int(20 + (w - pw - 40) * i / max(n - 1, 1))
-        y = (h - ph) // 2
-        f = bg.copy()
-        f[y:y + ph, x:x + pw] = patch
-        frames.append(f)
-        boxes.append((x, y, x + pw, y + ph))
-    return frames, np.array(boxes, dtype=float)
 
 
 def trim(src: Path, dst: Path, seconds: float) -> Path:
