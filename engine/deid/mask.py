@@ -1,7 +1,7 @@
 """Obscuring head regions in a frame.
 
 Every mode first destroys information, so no deblurring can bring a face back:
-``blur`` averages the head down to at most 8 x 8 cells (``cv2.INTER_AREA``), scales
+``blur`` averages the head down to at most 7 x 7 cells (``cv2.INTER_AREA``), scales
 it back up smoothly and smooths it again, and ``pixelate`` keeps those cells as
 blocks; what a deconvolution would need was thrown away at the downsampling, not
 merely spread out.  ``solid`` paints the ellipse one flat colour.  The shape is the
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 MODES = ("blur", "pixelate", "solid")
-CELLS = 8
+CELLS = 7  # cells across the ellipse: 7 over the inscribed ellipse are as coarse as 8 were over the old 15 % larger one
 MARGIN = 1.0  # ellipse half-axes / box half-sides
 EDGE_SLACK = 1.0  # px: a box this close to the picture's edge is cut by it
 SOLID_RGB = (70, 70, 70)
