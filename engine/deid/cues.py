@@ -79,15 +79,18 @@ class CenterFace:
 
 
 class BlazeFace:
-    """mediapipe face detection, short range (within 2 m) and full range (within 5 m)."""
+    """mediapipe face detection, short range (0: within 2 m) and full range (1: within
+    5 m); ``ranges`` picks which run (the live path runs full range on every frame and
+    short range in the background, apart)."""
 
-    def __init__(self, min_confidence: float = 0.3) -> None:
+    def __init__(self, min_confidence: float = 0.3, ranges: tuple[int, ...] = (0, 1)) -> None:
         import mediapipe as mp
 
         fd = mp.solutions.face_detection
-        self._models = [fd.FaceDetection(model_selection=m, min_detection_confidence=min_confidence) for m in (0, 1)]
+        self._models = [fd.FaceDetection(model_selection=m, min_detection_confidence=min_confidence) for m in ranges]
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """Face boxes (N, 5: x0, y0, x1, y1, score) in the pixels of ``rgb``."""
         h, w = rgb.shape[:2]
         out = []
         for model in self._models:

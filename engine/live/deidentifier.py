@@ -33,7 +33,7 @@ from engine.deid.tracking import HeadTracker
 from engine.errors import InputError
 from engine.kinematics.landmarks import INDEX, LandmarkExtractor
 from engine.live.buffers import LatencyStats, RingBuffer
-from engine.live.detectors import BlazeRange, FaceFinder, frame_heads
+from engine.live.detectors import FaceFinder, blaze_range, frame_heads
 from engine.live.overlay import cover_whole, draw_skeleton, draw_task, label
 from engine.live.policy import Sighting, decide
 from engine.live.pose import CHART_SECONDS, POSE_EVERY, pose_sighting, pose_step
@@ -73,7 +73,7 @@ class LiveDeidentifier:
         self.window = max(3, int(round(WINDOW_S * fps)))
         self.stats = LatencyStats()
         self.poses: RingBuffer[tuple[float, np.ndarray]] = RingBuffer(max(1, int(chart_seconds * fps / POSE_EVERY)))
-        self._bf_far = BlazeRange(1)
+        self._bf_far = blaze_range(1)
         self._faces = FaceFinder(centerface)
         self._bg = NewestWorker(self._faces, "live-faces", rest=BG_REST)
         self._pose = NewestWorker(self._pose_job, "live-pose")

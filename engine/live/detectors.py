@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.deid.cues import CenterFace, face_heads, shrink
+from engine.deid.cues import BlazeFace, CenterFace, face_heads, shrink
 from engine.live.policy import Sighting
 
 DET_LONG_SIDE = 640  # BlazeFace full range, every frame
@@ -25,31 +25,10 @@ def live_centerface(threads: int = 1) -> CenterFace:
     return CenterFace(threads=threads)
 
 
-class BlazeRange:
-    """One mediapipe face-detection range (0: short, within 2 m; 1: full, within 5 m).
-
-    ``engine.deid.cues.BlazeFace`` always runs both ranges; the live path needs them
-    apart (full range per frame, short range in the background), so it keeps this
-    one-range model until ``BlazeFace`` can be asked for one range.
-    """
-
-    def __init__(self, model: int, min_confidence: float = FACE_THRESHOLD) -> None:
-        import mediapipe as mp
-
-        self._model = mp.solutions.face_detection.FaceDetection(model_selection=model, min_detection_confidence=min_confidence)
-
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        """Face boxes (N, 5: x0, y0, x1, y1, score) in the pixels of ``rgb``."""
-        h, w = rgb.shape[:2]
-        res = self._model.process(rgb)
-        out = []
-        for d in res.detections or []:
-            bb = d.location_data.relative_bounding_box
-            out.append([bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h, d.score[0]])
-        return np.asarray(out, dtype=np.float64).reshape(-1, 5)
-
-    def close(self) -> None:
-        self._model.close()
+def blaze_range(model: int, min_confidence: float = FACE_THRESHOLD) -> BlazeFace:
+    """One BlazeFace range (0: short, within 2 m; 1: full, within 5 m): the live path
+    runs them apart, full range per frame and short range in the background."""
+    return BlazeFace(min_confidence, ranges=(model,))
 
 
 def frame_heads(detector, frame: np.ndarray) -> Sighting:
@@ -67,7 +46,7 @@ class FaceFinder:
     def __init__(self, centerface: CenterFace | None, threshold: float = FACE_THRESHOLD) -> None:
         self._cf = centerface
         self._threshold = threshold
-        self._bf_near = BlazeRange(0, threshold)
+        self._bf_near = blaze_range(0, threshold)
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, tuple[tuple[str, ...], ...]]:
         """Head boxes (N, 4) in the frame's pixels and the cue that found each."""
