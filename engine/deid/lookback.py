@@ -10,7 +10,7 @@ missed it for ten frames (bench/deid.py, synthetic ``scale``).
 The upload path still holds those frames (its look-ahead window), so it can look:
 from the new track's first box backwards, one frame at a time, CenterFace runs on a
 crop around the last box found, enlarged so the face fills it at a size CenterFace
-finds (about ``FACE_PX``).  Each face it finds becomes a detection of the track in
+finds (the head box about ``HEAD_PX`` across).  Each face it finds becomes a detection of the track in
 that frame, and the search follows it; it stops after two frames without a face.
 Only new tracks are searched, so the cost is a few small crops per new head; the
 search stops where the face it finds is one another track already holds (a second
