@@ -25,23 +25,11 @@ def home() -> None:
         "De-identify clinic videos, measure movement, and demonstrate a fast diffusion sampler. "
         "Everything runs on this server; nothing is sent to any other service."
     )
-    c1, c2 = st.columns(2)
-    with c1:
-        st.page_link(DEID, label="De-identify a video", icon=":material/face_retouching_off:")
-        st.caption("Upload a clip or pick a sample; every face in every frame is blurred.")
-        st.page_link(REVIEW, label="Review and approve", icon=":material/fact_check:")
-        st.caption("Check the frames most worth a look, correct masks, and sign the release off.")
-        st.page_link(LIVE, label="Live webcam", icon=":material/videocam:")
-        st.caption("Record during a visit with faces blurred before anything is shown or saved.")
-    with c2:
-        st.page_link(KINEMATICS, label="Kinematics", icon=":material/monitoring:")
-        st.caption("Joint angles, range of motion, gait and tremor measures, with CSV and OpenSim exports.")
-        st.page_link(MOTOR_TASKS, label="Motor tasks", icon=":material/back_hand:")
-        st.caption("Finger tapping, hand movements, pronation-supination, toe tapping, leg agility, tremor.")
-        st.page_link(DIFFUSION, label="Diffusion sampler (GMM-DDIM)", icon=":material/blur_on:")
-        st.caption("Compare DDIM and moment-matched Gaussian-mixture DDIM on a model trained here.")
-        st.page_link(BATCH, label="Batch processing", icon=":material/dynamic_feed:")
-        st.caption("De-identify and measure a whole folder of videos, locally or on a Ray cluster.")
+    for column, links in zip(st.columns(2), _HOME_LINKS):
+        with column:
+            for page, text, caption in links:
+                st.page_link(page, label=text)  # the page's own icon
+                st.caption(caption)
     st.subheader("What is stored")
     st.markdown(
         "- **No raw video is kept.** An upload lives in a private temporary folder only while it is "
@@ -62,6 +50,23 @@ DIFFUSION = st.Page("pages/diffusion.py", title="Diffusion sampler", icon=":mate
 BATCH = st.Page("pages/batch.py", title="Batch processing", icon=":material/dynamic_feed:")
 REVIEW = st.Page("pages/review.py", title="Review and approve", icon=":material/fact_check:")
 MOTOR_TASKS = st.Page("pages/motor_tasks.py", title="Motor tasks", icon=":material/back_hand:")
+# The home page's two columns: (page, link text, icon, what it is for).
+_HOME_LINKS = [
+    [
+        (DEID, "De-identify a video", "Upload a clip or pick a sample; every face in every frame is blurred."),
+        (REVIEW, "Review and approve", "Check the frames most worth a look, correct masks, and sign the release off."),
+        (LIVE, "Live webcam", "Record during a visit with faces blurred before anything is shown or saved."),
+    ],
+    [
+        (KINEMATICS, "Kinematics",
+         "Joint angles, range of motion, gait and tremor measures, with CSV and OpenSim exports."),
+        (MOTOR_TASKS, "Motor tasks",
+         "Finger tapping, hand movements, pronation-supination, toe tapping, leg agility, tremor."),
+        (DIFFUSION, "Diffusion sampler (GMM-DDIM)",
+         "Compare DDIM and moment-matched Gaussian-mixture DDIM on a model trained here."),
+        (BATCH, "Batch processing", "De-identify and measure a whole folder of videos, locally or on a Ray cluster."),
+    ],
+]
 
 # Pages that show or take patient data: behind sign-in whenever sign-in is configured
 # (README, docs/security.md).  The diffusion demo and the home page stay open.

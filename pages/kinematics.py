@@ -18,7 +18,7 @@ from engine.kinematics import charts
 from engine.kinematics.angles import JOINT_LABELS
 from engine.kinematics.export import angles_csv, landmarks_csv, mot_text, summary_json, trc_text
 from engine.kinematics.backdrop import (
-    Backdrop, _skeleton_image, _thumbs_from_frames, extract_with_backdrop, person_thumbnails,
+    Backdrop, skeleton_image, _thumbs_from_frames, extract_with_backdrop, person_thumbnails,
 )
 from engine.kinematics.landmarks import LandmarkTable, track_summary
 from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
@@ -99,7 +99,7 @@ def _show(res: KinematicsResult, backdrop: Backdrop | None) -> None:
             st.altair_chart(charts.velocity_timeseries(res, chosen or default), width="stretch")
         with c2:
             if backdrop is not None and len(backdrop.jpegs):
-                img, shown = _skeleton_image(res, backdrop, frame)
+                img, shown = skeleton_image(res, backdrop, frame)
                 kind = "de-identified frame" if backdrop.deidentified else "frame blurred as a whole"
                 st.image(img, caption=f"Frame {shown}, {shown / res.table.fps:.2f} s: skeleton over the {kind}")
             row = res.angles.iloc[frame]

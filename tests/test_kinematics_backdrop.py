@@ -13,7 +13,7 @@ from engine.deid.audit import DETAIL_LIMIT, detail_retained
 from engine.deid.cues import CenterFace
 from engine.deid.pipeline import deidentify_video
 from engine.kinematics.backdrop import (
-    MAX_THUMBS, THUMB_WIDTH, Backdrop, ThumbCollector, _skeleton_image, _thumb, _thumbs_from_frames,
+    MAX_THUMBS, THUMB_WIDTH, Backdrop, ThumbCollector, skeleton_image, _thumb, _thumbs_from_frames,
     extract_with_backdrop,
 )
 from engine.kinematics.landmarks import INDEX
@@ -122,7 +122,7 @@ def test_skeleton_is_drawn_at_the_scaled_positions_of_the_frame_shown() -> None:
     smooth[10, INDEX["right_hip"]] = (500, 400)
     res = SimpleNamespace(series=SimpleNamespace(smooth=smooth))
 
-    img, shown = _skeleton_image(res, backdrop, 8)  # nearest kept frame is 10
+    img, shown = skeleton_image(res, backdrop, 8)  # nearest kept frame is 10
     assert shown == 10 and img.shape == black.shape
     for x, y in [(100, 50), (100, 150), (250, 200)]:  # joints x 0.5: white dots
         assert img[y, x].min() > 200

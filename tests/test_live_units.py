@@ -24,7 +24,7 @@ from engine.deid.tracking import HeadTracker
 from engine.kinematics.landmarks import INDEX
 from engine.live import LiveDeidentifier, WebrtcStream, angles_from_poses, live_centerface
 from engine.live.buffers import LatencyStats, RingBuffer
-from engine.live.overlay import placeholder
+from engine.live.overlay import draw_skeleton, placeholder
 from engine.live.policy import MAX_LAG_S, Sighting, decide, lag_growth
 from engine.live.worker import Result
 from engine.video import probe, read_frames
@@ -460,3 +460,19 @@ def test_angles_from_poses_straight_and_bent_knee():
     long = angles_from_poses([(0.0, pose(False)), (0.1, pose(True))], ["right_knee"])
     v = long["degrees"].to_numpy()
     assert abs(v[0]) < 1 and abs(abs(v[1]) - 90) < 1
+
+
+def test_live_skeleton_draws_visible_bones_in_the_pages_colours_and_no_face_dots():
+    img = np.zeros((200, 200, 3), np.uint8)
+    lm = np.zeros((33, 4))
+    lm[:, 3] = 0.1  # nothing visible ...
+    lm[INDEX["left_shoulder"]] = (50, 50, 0, 0.9)  # ... but the left upper arm
+    lm[INDEX["left_elbow"]] = (50, 150, 0, 0.9)
+    lm[INDEX["nose"]] = (150, 20, 0, 0.9)  # a visible face point: no dot over the blurred face
+    lm[INDEX["right_knee"]] = (150, 150, 0, 0.3)  # below the visibility threshold
+    draw_skeleton(img, lm)
+    bone = img[100, 50].astype(int)
+    assert bone[2] > bone[0] + 60, "a left bone is blue, as on the Kinematics page"
+    assert img[50, 50].min() > 200 and img[150, 50].min() > 200, "visible body joints are white dots"
+    assert img[20, 150].max() == 0 and img[150, 150].max() == 0
+    assert img[0, 0].max() == 0, "hidden points are not drawn at the corner"

@@ -1,8 +1,13 @@
 """``python -m engine batch IN_DIR -o OUT_DIR``: a whole archive, as Ray tasks.
 
-Registration is cheap; Ray, mediapipe and the models are imported only when the
-command runs.
+Process every video under IN_DIR (mp4, mov, m4v, avi, mkv, webm) into OUT_DIR:
+videos/<video_id>/ (blurred video.mp4, deid_report.json, result.json, kinematics/),
+manifest.csv and combined/ tables. Resumable: a second run skips what is done and
+retries what failed. Exit status: 0 all done, 1 some failed, 3 some videos failed
+de-identification QC.
 """
+# Registration is cheap; Ray, mediapipe and the models are imported only when the
+# command runs.
 
 from __future__ import annotations
 
@@ -10,16 +15,11 @@ import argparse
 import json
 import sys
 
+HELP = "de-identify (and measure) every video in a folder, on this machine or a Ray cluster"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "batch",
-        help="de-identify (and measure) every video in a folder, on this machine or a Ray cluster",
-        description="Process every video under IN_DIR (mp4, mov, m4v, avi, mkv, webm) into OUT_DIR: "
-        "videos/<video_id>/ (blurred video.mp4, deid_report.json, result.json, kinematics/), "
-        "manifest.csv and combined/ tables. Resumable: a second run skips what is done and retries what failed. "
-        "Exit status: 0 all done, 1 some failed, 3 some videos failed de-identification QC.",
-    )
+    p = sub.add_parser("batch", help=HELP, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", metavar="IN_DIR", help="folder of videos (searched recursively)")
     p.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="folder for the outputs and the manifest")
     p.add_argument("--address", default=None,

@@ -8,7 +8,6 @@ next to the weights.  ``python -m engine.diffusion.classifier --data ... --out .
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from engine.diffusion.model import NUM_CLASSES, load_digits
+from engine.diffusion.params import stage_params, stage_parser
 
 CLASSIFIER_NAME = "digits_classifier"
 WEIGHTS = "classifier.pt"
@@ -96,18 +96,10 @@ def load_classifier(name: str = CLASSIFIER_NAME) -> DigitsNet:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="data/diffusion/digits.npz")
-    parser.add_argument("--out", default="models/digits_classifier")
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__.splitlines()[0], "models/digits_classifier")
     parser.add_argument("--epochs", type=int)
     args = parser.parse_args(argv)
-    params = dict(DEFAULTS)
-    p = Path(args.params)
-    if p.exists():
-        import yaml
-
-        params.update((yaml.safe_load(p.read_text()) or {}).get("digits_classifier") or {})
+    params = stage_params(args.params, "digits_classifier", DEFAULTS)
     if args.epochs is not None:
         params["epochs"] = args.epochs
     print(json.dumps(train_classifier(args.data, args.out, params)))

@@ -10,7 +10,6 @@ cleaner few-step samples at no cost.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from engine.diffusion.model import build_unet, load_digits
+from engine.diffusion.params import stage_params, stage_parser
 
 DEFAULTS: dict[str, Any] = {
     "image_size": 16,
@@ -39,14 +39,7 @@ DEFAULTS: dict[str, Any] = {
 
 def read_params(path: str | Path = "params.yaml", section: str = "diffusion") -> dict[str, Any]:
     """The ``diffusion:`` settings of params.yaml merged over the defaults."""
-    params = dict(DEFAULTS)
-    p = Path(path)
-    if p.exists():
-        import yaml
-
-        loaded = yaml.safe_load(p.read_text()) or {}
-        params.update({k: v for k, v in (loaded.get(section) or {}).items() if k in DEFAULTS})
-    return params
+    return stage_params(path, section, DEFAULTS)
 
 
 def train(
@@ -110,10 +103,7 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="data/diffusion/digits.npz")
-    parser.add_argument("--out", default="models/gmm_ddim_digits")
-    parser.add_argument("--params", default="params.yaml")
+    parser = stage_parser(__doc__.splitlines()[0], "models/gmm_ddim_digits")
     parser.add_argument("--max-steps", type=int)
     parser.add_argument("--max-minutes", type=float)
     args = parser.parse_args(argv)

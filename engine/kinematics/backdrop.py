@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Callable
 import cv2
 import numpy as np
 
-from engine.kinematics.landmarks import INDEX, SKELETON, LandmarkExtractor, LandmarkTable
+from engine.kinematics.landmarks import LandmarkExtractor, LandmarkTable
+from engine.people.drawing import draw_skeleton
 from engine.video import probe
 
 if TYPE_CHECKING:
@@ -144,25 +145,15 @@ def extract_with_backdrop(
         ext.close()
 
 
-def _skeleton_image(res: KinematicsResult, backdrop: Backdrop, frame: int) -> tuple[np.ndarray, int]:
+def skeleton_image(res: KinematicsResult, backdrop: Backdrop, frame: int) -> tuple[np.ndarray, int]:
     """The backdrop frame nearest to ``frame`` with the cleaned (smoothed) landmarks of
     that shown frame drawn over it, scaled to the thumbnail: left bones blue, right
-    red, others light grey, joints white; gaps (NaN) are skipped, not drawn at 0.
+    red, others light grey, body joints white (``engine.people.drawing``, as the live
+    view draws it); gaps (NaN) are skipped, not drawn at 0.
     Returns the RGB image and the frame index it shows."""
     img, shown = backdrop.nearest(frame)
     img = img.copy()
-    pts = res.series.smooth[shown] * backdrop.scale
-    colour = {"left": (31, 119, 180), "right": (214, 39, 40)}
-    for a, b in SKELETON:
-        pa, pb = pts[INDEX[a]], pts[INDEX[b]]
-        if np.isnan(pa).any() or np.isnan(pb).any():
-            continue
-        side = "left" if a.startswith("left") and b.startswith("left") else "right" if a.startswith("right") and b.startswith("right") else None
-        c = colour.get(side, (240, 240, 240))
-        cv2.line(img, tuple(int(v) for v in pa), tuple(int(v) for v in pb), c, 2, cv2.LINE_AA)
-    for p in pts:
-        if not np.isnan(p).any():
-            cv2.circle(img, (int(p[0]), int(p[1])), 3, (255, 255, 255), -1, cv2.LINE_AA)
+    draw_skeleton(img, res.series.smooth[shown] * backdrop.scale)
     return img, shown
 
 

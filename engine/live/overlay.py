@@ -11,9 +11,7 @@ import cv2
 import numpy as np
 
 from engine.deid.mask import obscure_whole
-from engine.kinematics.landmarks import INDEX, SKELETON
-
-_SKELETON_IDX = [(INDEX[a], INDEX[b]) for a, b in SKELETON]
+from engine.people.drawing import draw_skeleton as draw_bones
 
 
 def placeholder(shape: tuple[int, ...], text: str = "Starting face protection...") -> np.ndarray:
@@ -40,18 +38,12 @@ def label(img: np.ndarray, text: str, org: tuple[int, int]) -> None:
 
 
 def draw_skeleton(img: np.ndarray, landmarks: np.ndarray, min_visibility: float = 0.5) -> None:
-    """Draw the Kinematics page's bones (``landmarks.SKELETON``) in place.
+    """Draw the newest pose in place, as the Kinematics page draws it.
 
     ``landmarks`` is (33, >=4) as the extractor stores it: x, y (pixels), z, visibility.
     """
-    pts = landmarks[:, :2]
-    vis = landmarks[:, 3] if landmarks.shape[1] > 3 else np.ones(len(landmarks))
-    for a, b in _SKELETON_IDX:
-        if vis[a] >= min_visibility and vis[b] >= min_visibility:
-            cv2.line(img, (int(pts[a, 0]), int(pts[a, 1])), (int(pts[b, 0]), int(pts[b, 1])), (0, 220, 255), 2, cv2.LINE_AA)
-    for k in range(11, len(pts)):
-        if vis[k] >= min_visibility:
-            cv2.circle(img, (int(pts[k, 0]), int(pts[k, 1])), 3, (255, 255, 255), -1, cv2.LINE_AA)
+    vis = landmarks[:, 3] >= min_visibility if landmarks.shape[1] > 3 else None
+    draw_bones(img, landmarks[:, :2], vis)
 
 
 def draw_task(img: np.ndarray, message: str, count: int, target: int, hand: np.ndarray | None = None,
