@@ -11,30 +11,47 @@ occupy:
   detector is sure of it); the live path has no look-ahead and uses ``lead=0``;
 - ``hold`` frames after its last detection keep its last box, growing each frame
   (the head is still there, the detector just lost it);
-- lead and hold boxes also cover where the head would be if it kept the velocity
-  of the track's first (last) detections: a small face crossing the frame moves
-  further than its own width in a few frames;
+- lead and hold boxes also cover where the head would be if its centre kept the
+  velocity of the track's first (last) detections: a small face crossing the frame
+  moves further than its own width in a few frames.  Only the centre moves: two
+  cues' boxes of one head differ in size, and a size difference extrapolated over
+  the window smeared one mask across the whole picture (bench/deid.py, ``exit``:
+  one lead box 1,900 px wide, the frames where one mask spans two heads);
+- a lasting track's lead and hold boxes are also padded by the distance its head
+  travels at its typical speed (the median step of its last detections): a head
+  that moved 10 px a frame when it was lost may have turned back or aside (Sports2D's
+  backflip, frames 169-185, where no cue sees the inverted head);
 - every detected frame also takes the union with its neighbours' boxes, so a mask
   never lags a moving head by a frame;
-- a track's box never shrinks below the largest size it had within ``hold`` frames
-  of the frame asked about: a head that an occluder splits, or that turns, is still
-  as big as it was, even if the detectors now see only part of it.  (A floor over
-  past sizes only, shrinking 2 % a frame, halved the over-blur of a growing face but
-  exposed the synthetic occlude clip's face behind the bar and the rotate clip's
-  face once turned past what the face detectors read: bench/deid.py, 5 and 3 frames);
+- a track's box never shrinks below its *upper size trend* over ``hold`` frames
+  either side: a line fitted to the sizes at or above a first fit (so a dropout, a
+  partial box behind an occluder or a turned face, does not pull it down).  A head
+  that grows or shrinks (a zoom, walking away) is covered at its size now, not at
+  the largest size within half a second; a shrinking trend is believed only where
+  a face detector saw the head in every frame of the window, and no trend at all
+  at a track's ends, where the window is one-sided (else the plain largest size:
+  on the synthetic ``rotate`` clip a pose-only, shrinking run under-covered the
+  turned face);
+- a lead or hold is dropped in a frame where another track *detects* the head it
+  stands for (the centre of its first or last box lies in the other's box): the
+  head was found again as a new track, and covering it twice only adds the lead's
+  growth (synthetic ``occlude``: a head lost behind the bar);
 - a *fleeting pose sighting* (a track that only body pose saw, in fewer than
-  ``FLEETING`` frames, with no other sighting within ``max_gap`` frames) gets a lead
-  and hold of ``FLEETING_REACH`` frames, not the full window: a body that is there
-  is seen again (Pose follows it), and on the synthetic clips such sightings were
-  Pose hallucinating a body round a lone face or in textured background, each
-  covering an empty patch of picture for a second (bench/deid.py: up to 2x the
-  faces' own area).  Only with a look-ahead (``lead`` > 0): a causal tracker cannot
-  know that nothing follows;
+  ``FLEETING`` frames) gets a lead and hold of ``FLEETING_REACH`` frames, not the
+  full window: a body that is there is seen again (Pose follows it), and on the
+  synthetic clips such sightings were Pose hallucinating a body round a lone face
+  or in textured background, each covering an empty patch of picture for a second
+  (bench/deid.py: up to 2x the faces' own area).  Only with a look-ahead (``lead``
+  > 0): a causal tracker cannot know that nothing follows;
 - near the picture's edge (within half the track's largest size, at most a tenth of
   the picture; only when ``frame_size`` is given, which the causal live path does not
-  do) a box takes the largest size its track ever had, and reaches the edge: a head leaving (or entering) the picture is
-  cut by the frame, so what the detectors see of it says nothing of its size, and
-  the part still inside lies between its last box and the edge.
+  do) a box takes the largest size its track had while seen whole (away from every
+  edge, within two windows; if it was not, the largest size within two windows:
+  never the size from seconds away, so a growing head at the edge does not take
+  the size it will reach later, and a head that left long ago is not), and
+  reaches the edge: a head leaving (or entering) the
+  picture is cut by the frame, so what the detectors see of it says nothing of its
+  size, and the part still inside lies between its last box and the edge.
 
 Pure Python over small arrays: no frames are held here.
 """
@@ -54,7 +71,7 @@ GAP_GROWTH = 1.15
 MAX_SPEED = 0.5  # box motion per frame, in the track's largest sizes
 EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it ...
 EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture
-FLEETING = 6  # a pose-only track seen in fewer frames than this ...
+FLEETING = 12  # a pose-only track seen in fewer frames than this (0.4 s at 30 fps) ...
 FLEETING_REACH = 2  # ... is held and led this many frames
 
 
@@ -131,8 +148,12 @@ class HeadTracker:
     def regions_at(self, frame: int) -> list[Region]:
         """Boxes to obscure in ``frame``: final once frames up to frame + max(lead, max_gap) are in."""
         out = []
+        seen = [(t, t.boxes[frame]) for t in self.tracks if frame in t.boxes]
         for t in self.tracks:
-            r = _track_region(t, frame, self.lead, self.hold, self.frame_size)
+            if _taken_over(t, frame, seen):
+                continue
+            fleeting = bool(self.lead) and t.fleeting
+            r = _track_region(t, frame, self.lead, self.hold, self.frame_size, fleeting)
             if r is not None:
                 out.append(r)
         return out
@@ -142,6 +163,18 @@ class HeadTracker:
         gone = [t for t in self.tracks if t.last + self.hold < frame]
         self.tracks = [t for t in self.tracks if t.last + self.hold >= frame]
         return gone
+
+
+def _taken_over(t: Track, j: int, seen: list[tuple[Track, np.ndarray]]) -> bool:
+    """Whether another track detects, in frame ``j``, the head that ``t`` only leads or
+    holds there: the same head, picked up by another track, so the lead (hold) adds
+    nothing but its growth (two tracks on one head: a head lost behind an occluder
+    and found again as a new track)."""
+    if j in t.boxes or t.first < j < t.last:
+        return False
+    mine = t.boxes[t.first] if j < t.first else t.boxes[t.last]
+    c = (mine[:2] + mine[2:]) / 2
+    return any(o is not t and b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3] for o, b in seen)
 
 
 def _velocity(t: Track, at_end: bool) -> np.ndarray:
@@ -154,18 +187,39 @@ def _velocity(t: Track, at_end: bool) -> np.ndarray:
     if len(frames) < 2:
         return np.zeros(4)
     a, b = (frames[-2], frames[-1]) if at_end else (frames[0], frames[1])
-    limit = MAX_SPEED * np.tile(t.max_size, 2)
-    return np.clip((t.boxes[b] - t.boxes[a]) / (b - a), -limit, limit)
+    ca, cb = (t.boxes[a][:2] + t.boxes[a][2:]) / 2, (t.boxes[b][:2] + t.boxes[b][2:]) / 2
+    limit = MAX_SPEED * t.max_size
+    v = np.clip((cb - ca) / (b - a), -limit, limit)
+    return np.tile(v, 2)
 
 
 def _size_floor(t: Track, j: int, box: np.ndarray, window: int) -> np.ndarray:
-    """``box`` grown about its centre to the track's largest width and height within
-    ``window`` frames of ``j``."""
-    near = [t.boxes[k] for k in range(j - window, j + window + 1) if k in t.boxes]
-    if not near:
+    """``box`` grown about its centre to the track's upper size trend at ``j`` (see
+    the module's notes): per side, a line through the sizes within ``window`` frames,
+    refitted twice on the sizes at or above the line, read at ``j``, never above the
+    largest size seen."""
+    ks = [k for k in range(j - window, j + window + 1) if k in t.boxes]
+    if not ks:
         return box
-    sizes = np.stack([b[2:] - b[:2] for b in near]).max(axis=0)
-    return _at_least(box, sizes)
+    sizes = np.stack([t.boxes[k][2:] - t.boxes[k][:2] for k in ks])
+    biggest = sizes.max(axis=0)
+    if len(ks) < 4 or ks[0] >= j or ks[-1] <= j:
+        return _at_least(box, biggest)
+    faces = all({"blazeface", "centerface"} & set(t.cues[k]) for k in ks)
+    x = np.array(ks, float) - j
+    out = biggest.copy()
+    for d in range(2):
+        y = sizes[:, d]
+        keep = np.ones(len(y), bool)
+        for _ in range(2):
+            if keep.sum() < 3:
+                break
+            a, b = np.polyfit(x[keep], y[keep], 1)
+            keep = y >= a * x + b - 1e-9
+        a, b = np.polyfit(x[keep], y[keep], 1) if keep.sum() >= 2 else (0.0, y.max())
+        if a >= 0 or faces:
+            out[d] = min(max(b, 0.0), y.max())
+    return _at_least(box, out)
 
 
 def _at_least(box: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -174,28 +228,50 @@ def _at_least(box: np.ndarray, size: np.ndarray) -> np.ndarray:
     return np.concatenate([c - half, c + half])
 
 
-def _edge_rule(t: Track, box: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
-    """A box near the picture's edge: the track's largest size, stretched to the edge."""
+def _near_edge(box: np.ndarray, reach: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Which edges (left, top, right, bottom) ``box`` comes within ``reach`` of."""
+    return np.array([box[0] < reach[0], box[1] < reach[1], box[2] > w - reach[0], box[3] > h - reach[1]])
+
+
+def _edge_rule(t: Track, j: int, box: np.ndarray, frame_size: tuple[int, int], window: int) -> np.ndarray:
+    """A box near the picture's edge: the size its track had when last seen whole, stretched to the edge."""
     w, h = frame_size
     reach = np.minimum(EDGE_REACH * t.max_size, EDGE_MAX_FRACTION * np.array([w, h], dtype=float))
-    near = np.array([box[0] < reach[0], box[1] < reach[1], box[2] > w - reach[0], box[3] > h - reach[1]])
+    near = _near_edge(box, reach, w, h)
     if not near.any():
         return box
-    out = _at_least(box, t.max_size)
+    near_j = [k for k in range(j - 2 * window, j + 2 * window + 1) if k in t.boxes]
+    whole = [k for k in near_j if not _near_edge(t.boxes[k], reach, w, h).any()]
+    size = np.max([t.boxes[k][2:] - t.boxes[k][:2] for k in (whole or near_j or [t.last])], axis=0)
+    out = _at_least(box, size)
     return np.where(near, [min(out[0], 0.0), min(out[1], 0.0), max(out[2], w), max(out[3], h)], out)
 
 
-def _widened(box: np.ndarray, shift: np.ndarray, frames: int) -> np.ndarray:
-    """Union of the box held still and the box moved by ``shift``, grown for ``frames``."""
+def _speed(t: Track, at_end: bool, n: int = 6) -> float:
+    """The head's typical speed (px a frame) over its last (first) ``n`` detections, 0 for a short track."""
+    frames = sorted(t.boxes)
+    if len(frames) < FLEETING:
+        return 0.0
+    ks = frames[-n:] if at_end else frames[:n]
+    c = np.stack([(t.boxes[k][:2] + t.boxes[k][2:]) / 2 for k in ks])
+    steps = np.hypot(*np.diff(c, axis=0).T) / np.diff(ks)
+    return float(min(np.median(steps), MAX_SPEED * t.max_size.max()))
+
+
+def _widened(box: np.ndarray, shift: np.ndarray, frames: int, speed: float = 0.0) -> np.ndarray:
+    """Union of the box held still and the box moved by ``shift``, grown for ``frames``,
+    and padded by the distance the head covers at its speed: a head that moved
+    v px a frame when it was lost may have turned back or aside (a flip) as well."""
     f = min(1 + GROW_PER_FRAME * frames, MAX_GROWTH)
-    pad = GROW_PX_PER_FRAME * frames
+    pad = (GROW_PX_PER_FRAME + speed) * frames
     both = grow(np.stack([box, box + shift]), f)
     return np.concatenate([both[:, :2].min(axis=0) - pad, both[:, 2:].max(axis=0) + pad])
 
 
-def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int, int] | None = None) -> Region | None:
+def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int, int] | None = None,
+                  fleeting: bool = False) -> Region | None:
     first, last = t.first, t.last
-    if lead and t.fleeting:  # judged on frames ahead too: the upload path only, never the causal live one
+    if fleeting:  # judged on frames ahead too: the upload path only, never the causal live one
         lead, hold = min(lead, FLEETING_REACH), min(hold, FLEETING_REACH)
     if j in t.boxes:
         near = [t.boxes[k] for k in (j - 1, j, j + 1) if k in t.boxes]
@@ -208,12 +284,12 @@ def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int,
         w = (j - a) / (b - a)
         box, source, cues = grow((1 - w) * t.boxes[a] + w * t.boxes[b], GAP_GROWTH)[0], "interpolated", ()
     elif last < j <= last + hold:
-        box, source, cues = _widened(t.boxes[last], _velocity(t, True) * (j - last), j - last), "hold", ()
+        box, source, cues = _widened(t.boxes[last], _velocity(t, True) * (j - last), j - last, _speed(t, True)), "hold", ()
     elif first - lead <= j < first:
-        box, source, cues = _widened(t.boxes[first], -_velocity(t, False) * (first - j), first - j), "lead", ()
+        box, source, cues = _widened(t.boxes[first], -_velocity(t, False) * (first - j), first - j, _speed(t, False)), "lead", ()
     else:
         return None
     box = _size_floor(t, j, box, hold)
     if frame_size is not None:
-        box = _edge_rule(t, box, frame_size)
+        box = _edge_rule(t, j, box, frame_size, hold)
     return Region(box, t.id, source, cues)
