@@ -16,8 +16,11 @@ person, 100 frames at 60 fps.  This script:
    elbow angles (``python -m engine kinematics``' own series: 2-D sagittal on every
    frame, 2-D on the frames it calls sagittal, and 3-D; also, as ``*_3d_world``, the
    3-D angles from mediapipe's world landmarks alone, what the engine used before the
-   image-anchored skeleton of ``engine/kinematics/lifting.py``) against the reference,
-   and how well the engine's body-swap detector caught the swapped frames.
+   image-anchored skeleton of ``engine/kinematics/lifting.py``; and, as a diagnostic,
+   ``*_3d_image_with_reference_depth``: the engine's image landmarks with the
+   reference's depths, what is left once depth is right) against the reference, the
+   knee and elbow sign flips, the view angle against the reference's, and how well
+   the engine's body-swap detector caught the swapped frames.
 
 One JSON line per result.  ``python -m bench.multiview [--max-shift 8]``.
 """
@@ -109,6 +112,21 @@ def find_offsets(cams, px, vis, max_shift: int) -> list[int]:
     return offsets
 
 
+def image_with_reference_depth(cam, px: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """The engine's image landmarks ``px`` with the reference ``X``'s depth in this camera.
+
+    A diagnostic, not a single-camera method (it needs the reference): the image's
+    in-plane coordinates (pixels over the focal length, times the reference's mid-hip
+    depth: metres) under the reference's depths, relative to mid-hip.  Its angles show
+    what is left of the error once depth is right.
+    """
+    hips = [a3.INDEX["left_hip"], a3.INDEX["right_hip"]]
+    cam_pts = X @ cam.R.T + cam.t
+    z0 = cam_pts[:, hips, 2].mean(1)
+    xy = (px - px[:, hips].mean(1, keepdims=True)) * (z0 / cam.K[0, 0])[:, None, None]
+    return np.concatenate([xy, (cam_pts[..., 2] - z0[:, None])[..., None]], axis=-1)
+
+
 def rmse_bias(est: np.ndarray, ref: np.ndarray) -> dict:
     e = np.asarray(est, float) - np.asarray(ref, float)
     ok = ~np.isnan(e)
@@ -172,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         k = offsets[c]
         ang = res.angles_raw  # every value, also those the page leaves out (not sagittal, implausible)
         world_only = a3.joint_angles_3d(res.series.world)
+        true_depth = a3.joint_angles_3d(image_with_reference_depth(cam, _shifted(res.series.smooth[:n], k), Xs))
         detected = _shifted(res.series.body_swapped[:n].astype(float), k) > 0.5
         view = _shifted(res.views["view_angle_deg"].to_numpy()[:n], k)
         ref_view = a3.view_angle(Xs @ cam.R.T + cam.t)  # the reference's pelvis seen from this camera
@@ -191,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                 est = _shifted(ang[f"{side}_{c3}"].to_numpy()[:n], k)
                 row[f"{side}_{joint}_3d"] = rmse_bias(est, r)
                 row[f"{side}_{joint}_3d_world"] = rmse_bias(_shifted(world_only[f"{side}_{c3}"].to_numpy()[:n], k), r)
+                row[f"{side}_{joint}_3d_image_with_reference_depth"] = rmse_bias(true_depth[f"{side}_{c3}"], r)
                 if joint in SIGNED:  # frames of opposite sign where the reference is clearly bent
                     with np.errstate(invalid="ignore"):
                         row[f"{side}_{joint}_3d_sign_flips"] = int(np.sum((np.abs(r) > 5.0) & (np.sign(est) == -np.sign(r))))

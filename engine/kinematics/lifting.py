@@ -72,14 +72,13 @@ def fit_weak_perspective(px: np.ndarray, world: np.ndarray,
     with np.errstate(all="ignore"):
         a = np.where(w > 0, a - (np.nan_to_num(a) * w).sum(1, keepdims=True) / cnt[:, None, None], 0.0)
         b = np.where(w > 0, b - (np.nan_to_num(b) * w).sum(1, keepdims=True) / cnt[:, None, None], 0.0)
-    good = cnt >= MIN_FIT_POINTS
-    ata = np.einsum("npi,npj->nij", a, a) + np.where(good, 0.0, 1.0)[:, None, None] * np.eye(3)
-    M = np.linalg.solve(ata, np.einsum("npi,npj->nij", a, b))  # (N, 3, 2): a @ M ~ b
+    M = np.linalg.pinv(a) @ b  # (N, 3, 2): a @ M ~ b; pinv also takes a flat (z = 0) skeleton
     u, sv, vt = np.linalg.svd(np.transpose(M, (0, 2, 1)), full_matrices=False)  # (N,2,2), (N,2), (N,2,3)
     rows = u @ vt
     R = np.concatenate([rows, np.cross(rows[:, 0], rows[:, 1])[:, None]], axis=1)
     s = sv.mean(1)
-    R[~good], s[~good] = np.nan, np.nan
+    bad = (cnt < MIN_FIT_POINTS) | ~(sv.min(1) > 1e-9 * np.maximum(sv.max(1), 1e-300))
+    R[bad], s[bad] = np.nan, np.nan
     return R, s
 
 
@@ -117,9 +116,10 @@ def image_anchored(px: np.ndarray, world: np.ndarray) -> np.ndarray:
 
 
 def angles_3d(px: np.ndarray, world: np.ndarray) -> pd.DataFrame:
-    """The engine's ``*_3d`` angles: knee and elbow from :func:`image_anchored`, the rest from world landmarks."""
+    """The engine's ``*_3d`` angles: knee and elbow from :func:`image_anchored` (from the world
+    landmarks on frames it cannot anchor: too few joints seen), the rest from world landmarks."""
     out = joint_angles_3d(world)
     anchored = joint_angles_3d(image_anchored(px, world))
     cols = [f"{s}_{j}_3d" for s in SIDES for j in FROM_IMAGE]
-    out[cols] = anchored[cols]
+    out[cols] = anchored[cols].fillna(out[cols])  # the world's angle where the image cannot anchor it
     return out
