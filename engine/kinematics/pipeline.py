@@ -179,8 +179,9 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
             "gait_events": _records(events),
             "tremor": _records(tremor),
             "conventions": ("Sagittal 2-D angles in degrees, Sports2D conventions, kept on frames filmed within "
-                            f"{SAGITTAL_TOLERANCE_DEG:.0f} deg of a side view; *_3d: 3-D angles from world landmarks "
-                            "(ISB/OpenSim names) on every frame; see docs/kinematics.md."),
+                            f"{SAGITTAL_TOLERANCE_DEG:.0f} deg of a side view; *_3d: 3-D angles (ISB/OpenSim names) on "
+                            "every frame, knee and elbow from the image landmarks with the world landmarks' depth, "
+                            "the others from world landmarks; see docs/kinematics.md."),
         }
     )
     return res
