@@ -17,12 +17,13 @@ depth.  So the skeleton used for the knee and elbow is built from both:
    thigh and shank lie close to the plane whose normal is the medio-lateral axis
    (the rotated world hip axis ``n``), so an image segment ``(du, dv)`` lies at depth
    ``dz = -(n_x du + n_y dv) / n_z`` (:func:`hinge_depth`).  The two depths are
-   averaged with inverse-variance weights: the hinge depth's error grows as
-   ``|d| / n_z**2`` when the view turns frontal (``n_z`` -> 0), the world depth's does
-   not.  Both are given the same angular uncertainty, :data:`ANGULAR_SD_RAD`
-   (15 degrees: about the hip's rotation range in gait, by which the knee's hinge axis
-   leaves the pelvis's, and the size of the world landmarks' depth errors); it is a
-   round prior, not a constant fitted to the benchmark.
+   averaged with inverse-variance weights: an error of angle σ in the hinge's normal
+   moves the hinge depth by ``σ |d| / n_z**2``, which blows up when the view turns
+   frontal (``n_z`` -> 0); an error of angle σ in the world segment's elevation moves
+   its depth by about ``σ L`` (bone length ``L``).  Both get the same σ (the knee's
+   hinge axis leaves the pelvis's by about the hip's rotation in gait, some 10-15
+   degrees, and the world landmarks' segment elevations are off by as much), so σ
+   cancels and no constant is fitted to the benchmark.
 
 Only the knee and elbow angles are taken from this skeleton (:data:`FROM_IMAGE`): on
 the four-camera benchmark it improves them, while hip flexion and the ankle came out
@@ -37,7 +38,6 @@ import pandas as pd
 from engine.kinematics.angles3d import SIDES, joint_angles_3d
 from engine.people.schema import INDEX
 
-ANGULAR_SD_RAD = np.radians(15.0)
 FROM_IMAGE = ("knee", "elbow")  # 3-D angles taken from the image-anchored skeleton
 MIN_FIT_POINTS = 4  # a rotation and a scale need at least this many joints seen in both
 FIT_JOINTS = tuple(INDEX[f"{s}_{j}"] for s in SIDES
@@ -83,11 +83,14 @@ def fit_weak_perspective(px: np.ndarray, world: np.ndarray,
 
 
 def _fuse(dz_hinge: np.ndarray, dz_world: np.ndarray, d: np.ndarray, nz: np.ndarray, length: float) -> np.ndarray:
-    """Inverse-variance mean of the hinge and world depths of one segment (world where no hinge)."""
+    """Inverse-variance mean of the hinge and world depths of one segment (world where no hinge).
+
+    Variances ``(σ |d| / n_z²)²`` and ``(σ L)²`` with one angular σ, which cancels.
+    """
     with np.errstate(all="ignore"):
-        w_hinge = (nz**2 / (ANGULAR_SD_RAD * np.linalg.norm(d, axis=-1))) ** 2
+        w_hinge = (nz**2 / np.linalg.norm(d, axis=-1)) ** 2
     w_hinge = np.where(np.isfinite(dz_hinge) & np.isfinite(w_hinge), w_hinge, 0.0)
-    w_world = 1.0 / (ANGULAR_SD_RAD * length) ** 2
+    w_world = 1.0 / length**2
     return (np.nan_to_num(dz_hinge) * w_hinge + dz_world * w_world) / (w_hinge + w_world)
 
 
