@@ -2,10 +2,10 @@
 
 mediapipe's world landmarks (``angles3d``) give a metric 3-D pose from one camera, but
 against four calibrated cameras (``bench/multiview.py``) their knees and elbows read
-too straight: the world skeleton is turned 8-17 degrees against the camera and its
-limbs are off in the image plane too, where the 2-D image landmarks are accurate (they
-reproject within a few degrees of the triangulated reference).  The image lacks only
-depth.  So the skeleton used for the knee and elbow is built from both:
+too straight: on that demo the world skeleton is turned 8-17 degrees against the
+camera and its limbs are off in the image plane too, where the 2-D image landmarks are
+accurate (with the reference's depths under them, the knee is 2-5 degrees off on
+seven legs of eight).  The image lacks only depth.  So the skeleton used for the knee and elbow is built from both:
 
 1. per frame, the scaled rotation that best maps the world skeleton onto the image
    (weak perspective: ``s * (R @ X)[:2] ~ image``, least squares over the trunk and
