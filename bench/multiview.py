@@ -14,8 +14,13 @@ person, 100 frames at 60 fps.  This script:
    own uncertainty: the angles again with each camera left out;
 5. prints, per camera, RMSE and bias of the engine's single-camera knee, hip and
    elbow angles (``python -m engine kinematics``' own series: 2-D sagittal on every
-   frame, 2-D on the frames it calls sagittal, and 3-D) against the reference, and how
-   well the engine's body-swap detector caught the swapped frames.
+   frame, 2-D on the frames it calls sagittal, and 3-D; also, as ``*_3d_world``, the
+   3-D angles from mediapipe's world landmarks alone, what the engine used before the
+   image-anchored skeleton of ``engine/kinematics/lifting.py``; and, as a diagnostic,
+   ``*_3d_image_with_reference_depth``: the engine's image landmarks with the
+   reference's depths, what is left once depth is right) against the reference, the
+   knee and elbow sign flips, the view angle against the reference's, and how well
+   the engine's body-swap detector caught the swapped frames.
 
 One JSON line per result.  ``python -m bench.multiview [--max-shift 8]``.
 """
@@ -44,6 +49,7 @@ COMPARED = {  # reference 3-D angle -> (engine 2-D column, engine 3-D column)
     "hip_flexion": ("hip", "hip_flexion_3d"),
     "elbow": ("elbow", "elbow_3d"),
 }
+SIGNED = ("knee", "elbow")  # flexion angles whose sign the goal requires kept (no flips)
 
 
 def _emit(**row) -> None:
@@ -104,6 +110,21 @@ def find_offsets(cams, px, vis, max_shift: int) -> list[int]:
                 scores[k] = float(np.nanmedian(e))
             offsets[c] = min(scores, key=scores.get)
     return offsets
+
+
+def image_with_reference_depth(cam, px: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """The engine's image landmarks ``px`` with the reference ``X``'s depth in this camera.
+
+    A diagnostic, not a single-camera method (it needs the reference): the image's
+    in-plane coordinates (pixels over the focal length, times the reference's mid-hip
+    depth: metres) under the reference's depths, relative to mid-hip.  Its angles show
+    what is left of the error once depth is right.
+    """
+    hips = [a3.INDEX["left_hip"], a3.INDEX["right_hip"]]
+    cam_pts = X @ cam.R.T + cam.t
+    z0 = cam_pts[:, hips, 2].mean(1)
+    xy = (px - px[:, hips].mean(1, keepdims=True)) * (z0 / cam.K[0, 0])[:, None, None]
+    return np.concatenate([xy, (cam_pts[..., 2] - z0[:, None])[..., None]], axis=-1)
 
 
 def rmse_bias(est: np.ndarray, ref: np.ndarray) -> dict:
@@ -168,11 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     for c, (cam, res) in enumerate(zip(cams, results)):
         k = offsets[c]
         ang = res.angles_raw  # every value, also those the page leaves out (not sagittal, implausible)
+        world_only = a3.joint_angles_3d(res.series.world)
+        true_depth = a3.joint_angles_3d(image_with_reference_depth(cam, _shifted(res.series.smooth[:n], k), Xs))
         detected = _shifted(res.series.body_swapped[:n].astype(float), k) > 0.5
         view = _shifted(res.views["view_angle_deg"].to_numpy()[:n], k)
+        ref_view = a3.view_angle(Xs @ cam.R.T + cam.t)  # the reference's pelvis seen from this camera
         truth = swapped[c]
         row = {"kind": "camera", "camera": cam.name, "offset_frames": k,
                "view_angle_median_deg": round(float(np.nanmedian(view)), 1),
+               "view_angle_reference_median_deg": round(float(np.nanmedian(ref_view)), 1),
+               "view_angle_error_deg": rmse_bias(view, ref_view),
                "sagittal_frames_pct": round(100.0 * float(np.mean(view <= a3.SAGITTAL_TOLERANCE_DEG)), 1),
                "swapped_frames": int(truth.sum()), "swap_detected": int(detected.sum()),
                "swap_caught": int((detected & truth).sum()), "swap_false": int((detected & ~truth).sum())}
@@ -181,7 +207,13 @@ def main(argv: list[str] | None = None) -> int:
                 r = ref[f"{side}_{joint}_3d"].to_numpy()
                 two = _shifted(ang[f"{side}_{c2}"].to_numpy()[:n], k)
                 row[f"{side}_{joint}_2d"] = rmse_bias(two, r)
-                row[f"{side}_{joint}_3d"] = rmse_bias(_shifted(ang[f"{side}_{c3}"].to_numpy()[:n], k), r)
+                est = _shifted(ang[f"{side}_{c3}"].to_numpy()[:n], k)
+                row[f"{side}_{joint}_3d"] = rmse_bias(est, r)
+                row[f"{side}_{joint}_3d_world"] = rmse_bias(_shifted(world_only[f"{side}_{c3}"].to_numpy()[:n], k), r)
+                row[f"{side}_{joint}_3d_image_with_reference_depth"] = rmse_bias(true_depth[f"{side}_{c3}"], r)
+                if joint in SIGNED:  # frames of opposite sign where the reference is clearly bent
+                    with np.errstate(invalid="ignore"):
+                        row[f"{side}_{joint}_3d_sign_flips"] = int(np.sum((np.abs(r) > 5.0) & (np.sign(est) == -np.sign(r))))
                 sagittal = view <= a3.SAGITTAL_TOLERANCE_DEG
                 row[f"{side}_{joint}_2d_sagittal_frames"] = rmse_bias(np.where(sagittal, two, np.nan), r)
         _emit(**row)

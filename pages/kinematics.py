@@ -77,7 +77,8 @@ def _show(res: KinematicsResult, backdrop: Backdrop | None) -> None:
             f"The patient is filmed from the side in only {view['sagittal_pct']:.0f} % of frames (median view "
             f"{view['median_view_angle_deg']:.0f} deg from a side view): 2-D sagittal angles are shown only on those "
             "frames; the 3-D angles (*_3d, from one camera) are charted instead. Against four calibrated cameras "
-            "they are about 10-30 deg RMSE off (bench/multiview.py): read them as a trend, not a measurement.",
+            "the 3-D knee and elbow are 3-28 deg RMSE off, mostly reading too little flexion, and hip flexion "
+            "8-28 deg (bench/multiview.py): read them as a trend, not a measurement.",
             icon=":material/warning:")
     if s["person"].get("body_swap_corrected_pct", 0) > 0:
         st.info(f"Left and right were swapped by the pose model in {s['person']['body_swap_corrected_pct']:.0f} % "

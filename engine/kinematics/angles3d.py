@@ -5,6 +5,8 @@ from the side; a knee seen at 60 degrees from the side reads 10-25 degrees too l
 mediapipe Pose also gives *world* landmarks: metres, origin between the hips, axes
 aligned with the camera (x right, y down, z away from the camera).  Joint angles built
 from anatomical frames on those points do not depend on where the camera stands.
+(The engine computes its knee and elbow with the same definitions on a skeleton that
+takes the image's in-plane coordinates and the world landmarks' depth: ``lifting.py``.)
 
 Frames and angles (definitions also in ``docs/kinematics.md``; ISB / OpenSim names,
 right-handed frames with X anterior, Y superior, Z to the subject's right):

@@ -15,10 +15,11 @@ import pandas as pd
 
 from engine.errors import InputError
 from engine.kinematics.angles import JOINTS, all_angles, profile_view, angular_velocity, range_of_motion
-from engine.kinematics.angles3d import SAGITTAL_TOLERANCE_DEG, joint_angles_3d, view_angle, view_verdict
+from engine.kinematics.angles3d import SAGITTAL_TOLERANCE_DEG, view_angle, view_verdict
 from engine.kinematics.cleaning import CleanSeries, CleanSettings, check_cutoff, clean
 from engine.kinematics.gait import cycle_normalised, gait_cycles, gait_events, gait_measures, symmetry_index
 from engine.kinematics.landmarks import LandmarkTable, select_person, track_summary
+from engine.kinematics.lifting import angles_3d
 from engine.kinematics.quality import quality_flags, turning_frames, unwrap_segments, usable
 from engine.kinematics.scaling import metres_per_pixel
 from engine.kinematics.tremor import tremor_measures
@@ -127,7 +128,7 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
     ang, facing = all_angles(series.smooth, fps)
     seg_cols = [c for c in ang.columns if c.partition("_")[2] not in JOINTS]
     ang[seg_cols] = unwrap_segments(ang[seg_cols])
-    ang = pd.concat([ang, joint_angles_3d(series.world)], axis=1)
+    ang = pd.concat([ang, angles_3d(series.smooth, series.world)], axis=1)
     view_deg = view_angle(series.world)
     view = view_verdict(view_deg)
     swapped = series.swapped if series.swapped is not None else np.zeros(table.n_frames, bool)
@@ -178,8 +179,9 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
             "gait_events": _records(events),
             "tremor": _records(tremor),
             "conventions": ("Sagittal 2-D angles in degrees, Sports2D conventions, kept on frames filmed within "
-                            f"{SAGITTAL_TOLERANCE_DEG:.0f} deg of a side view; *_3d: 3-D angles from world landmarks "
-                            "(ISB/OpenSim names) on every frame; see docs/kinematics.md."),
+                            f"{SAGITTAL_TOLERANCE_DEG:.0f} deg of a side view; *_3d: 3-D angles (ISB/OpenSim names) on "
+                            "every frame, knee and elbow from the image landmarks with the world landmarks' depth, "
+                            "the others from world landmarks; see docs/kinematics.md."),
         }
     )
     return res
