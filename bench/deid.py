@@ -9,7 +9,7 @@ on real clips, the audit detector at a low threshold on the original frames, les
 the audit boxes reviewed and found not to be faces (``bench/not_faces.json``).  A last
 line measures speed and peak memory on a 1080p clip.
 
-    python -m bench.deid [--quick] [--clips sports2d,scale,...] [--no-deface] [--long-frames N]
+    python -m bench.deid [--quick] [--clips sports2d,scale,...,held_out] [--no-deface] [--long-frames N]
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ REAL = {
     "pose2sim_single": "data/samples/pose2sim_single_cam01.mp4",
     "pose2sim_multi": "data/samples/pose2sim_multi_cam01.mp4",
 }
+# Held out: the other three views of the Pose2Sim single-person demo (data/multiview/, the
+# 3-D angle reference's clips).  No de-identification setting was tuned on them; run them
+# with ``--clips held_out`` to check that a change does not only fit the clips above.
+HELD_OUT = {f"pose2sim_single_cam0{c}": f"data/multiview/pose2sim_single/cam0{c}.mp4" for c in (2, 3, 4)}
 
 
 def _cut(src: Path, dst: Path, max_frames: int, size: tuple[int, int] | None = None, loop: bool = False) -> Path:
@@ -203,9 +207,10 @@ def main() -> None:
     audit = AuditDetector()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for name in args.clips.split(","):
-            if name in REAL:
-                src = _cut(REPO / REAL[name], work / f"{name}.mp4", max_frames)
+        names = [n for c in args.clips.split(",") for n in (HELD_OUT if c == "held_out" else [c])]
+        for name in names:
+            if name in REAL or name in HELD_OUT:
+                src = _cut(REPO / {**REAL, **HELD_OUT}[name], work / f"{name}.mp4", max_frames)
                 row = bench_clip(name, src, None, audit, work, not args.no_deface)
             elif name in synthetic_faces.SCENARIOS:
                 truth = synthetic_faces.write(name, work / f"{name}.mp4")
