@@ -15,7 +15,7 @@ import pandas as pd
 
 from engine.errors import InputError
 from engine.kinematics.angles import JOINTS, all_angles, profile_view, angular_velocity, range_of_motion
-from engine.kinematics.angles3d import SAGITTAL_TOLERANCE_DEG, view_angle, view_verdict
+from engine.kinematics.angles3d import SAGITTAL_TOLERANCE_DEG, view_verdict
 from engine.kinematics.cleaning import CleanSeries, CleanSettings, check_cutoff, clean
 from engine.kinematics.gait import cycle_normalised, gait_cycles, gait_events, gait_measures, symmetry_index
 from engine.kinematics.landmarks import LandmarkTable, select_person, track_summary
@@ -23,6 +23,7 @@ from engine.kinematics.lifting import angles_3d
 from engine.kinematics.quality import quality_flags, turning_frames, unwrap_segments, usable
 from engine.kinematics.scaling import metres_per_pixel
 from engine.kinematics.tremor import tremor_measures
+from engine.kinematics.view import estimate_view_angle
 
 
 @dataclass
@@ -129,7 +130,7 @@ def analyse(table: LandmarkTable, settings: Settings | None = None) -> Kinematic
     seg_cols = [c for c in ang.columns if c.partition("_")[2] not in JOINTS]
     ang[seg_cols] = unwrap_segments(ang[seg_cols])
     ang = pd.concat([ang, angles_3d(series.smooth, series.world)], axis=1)
-    view_deg = view_angle(series.world)
+    view_deg = estimate_view_angle(series.smooth, series.world, fps)
     view = view_verdict(view_deg)
     swapped = series.swapped if series.swapped is not None else np.zeros(table.n_frames, bool)
     flags = quality_flags(ang, series.interpolated, swapped, turning_frames(facing, fps),
