@@ -32,7 +32,10 @@ right-handed frames with X anterior, Y superior, Z to the subject's right):
 
 View angle: how far the subject's sagittal plane is from the image plane, i.e. the
 angle between the pelvis's medio-lateral axis and the camera's line of sight, folded
-into [0, 90] (0 is a true side view, 90 is frontal or from behind).
+into [0, 90] (0 is a true side view, 90 is frontal or from behind).  :func:`view_angle`
+reads it off a skeleton in camera axes (the four-camera reference's, or the world
+landmarks'); the engine's per-frame estimate from one camera, which also reads the
+image's foreshortening of the hips, is ``view.estimate_view_angle``.
 """
 
 from __future__ import annotations
