@@ -69,16 +69,22 @@ def _show(res: KinematicsResult, backdrop: Backdrop | None) -> None:
     cad = g.get("cadence_steps_per_min")
     m1.metric("Cadence", f"{cad:.0f} steps/min" if cad == cad else "n/a")
     m2.metric("Person detected", f"{s['person']['frames_detected_pct']:.0f} % of frames")
-    m3.metric("Side view", f"{s['person']['profile_view_pct']:.0f} % of frames")
-    m4.metric("Scale", f"{res.m_per_px * 1000:.2f} mm/px" if res.m_per_px else "pixels")
     view = s.get("view", {})
+    seen_pct = 100.0 - view.get("unknown_pct", 0.0)
+    side_pct = 100.0 * view["sagittal_pct"] / seen_pct if "sagittal_pct" in view and seen_pct > 0 else 0.0
+    m3.metric("Side view", f"{side_pct:.0f} % of frames",
+              help=f"Of the frames the patient is seen, those filmed within {view.get('sagittal_tolerance_deg', 30):.0f} "
+                   "deg of a side view (the hips' axis from the world landmarks and from its foreshortening in the "
+                   "image): the only frames given 2-D sagittal angles.")
+    m4.metric("Scale", f"{res.m_per_px * 1000:.2f} mm/px" if res.m_per_px else "pixels")
     if view.get("sagittal_pct", 100.0) < 50 and view.get("unknown_pct", 0.0) < 50:
         st.warning(
             f"The patient is filmed from the side in only {view['sagittal_pct']:.0f} % of frames (median view "
             f"{view['median_view_angle_deg']:.0f} deg from a side view): 2-D sagittal angles are shown only on those "
             "frames; the 3-D angles (*_3d, from one camera) are charted instead. Against four calibrated cameras "
             "the 3-D knee and elbow are 3-28 deg RMSE off, mostly reading too little flexion, and hip flexion "
-            "8-28 deg (bench/multiview.py): read them as a trend, not a measurement.",
+            "8-28 deg, and the view angle itself 5-17 deg (bench/multiview.py): read them as a trend, not a "
+            "measurement.",
             icon=":material/warning:")
     if s["person"].get("body_swap_corrected_pct", 0) > 0:
         st.info(f"Left and right were swapped by the pose model in {s['person']['body_swap_corrected_pct']:.0f} % "
