@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 def side_view_check(clip: Path = SIDE_CLIP) -> None:
     """How many frames of a real side view the engine still calls sagittal.
 
-    The Pose2Sim views are all 41 degrees or more from a side view on every frame, so
+    The Pose2Sim views are at least 40 degrees from a side view on every frame, so
     they can only show frames wrongly called sagittal; the Sports2D demo (a woman walking
     across the lawn, filmed from the side) shows side frames wrongly thrown away.
     """
