@@ -19,6 +19,7 @@ one JSON line per run on stdout; an HTML chart in ``bench/out/gmm_ddim.html``.
     python -m bench.gmm_ddim                                   # everything (long on 2 shared cores)
     python -m bench.gmm_ddim --models exact                    # the reference only (minutes)
     python -m bench.gmm_ddim --models trained --phases steps   # one part; the rest of the file is kept
+    python -m bench.gmm_ddim --models trained --drop trained   # after retraining: the old weights' runs go
 """
 
 from __future__ import annotations
