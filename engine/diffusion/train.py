@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ def train(
     base_lr = float(params["lr"])
     n, bs, decay = len(images), int(params["batch_size"]), float(params["ema_decay"])
     start = time.monotonic()
-    step, loss_avg = 0, None
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    step, loss_avg, loads = 0, None, [os.getloadavg()[0]]
     while step < max_steps and time.monotonic() < deadline:
         idx = torch.randint(0, n, (bs,))
         x0, y = images[idx], labels[idx]
@@ -87,7 +89,8 @@ def train(
         step += 1
         loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
         if step % 100 == 0:
-            log(f"step {step} loss {loss_avg:.4f} ({time.monotonic() - start:.0f}s)")
+            loads.append(os.getloadavg()[0])
+            log(f"step {step} loss {loss_avg:.4f} ({time.monotonic() - start:.0f}s, load {loads[-1]:.2f})")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ema.save_pretrained(out)
@@ -95,6 +98,12 @@ def train(
         "steps": step,
         "loss_ema": loss_avg,
         "seconds": round(time.monotonic() - start, 1),
+        "stopped_by": "max_steps" if step >= max_steps else "max_minutes",
+        "started_at": started_at,
+        # the 1-minute load average sampled every 100 steps: the wall-clock cap makes the
+        # step count depend on how busy the shared machine was
+        "load_avg_1min": {"mean": round(sum(loads) / len(loads), 2), "min": min(loads), "max": max(loads)},
+        "torch": torch.__version__,
         "params": params,
         "data": "scikit-learn digits (1797 images, 8x8 upsampled bilinearly to 16x16)",
     }
