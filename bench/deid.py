@@ -97,8 +97,10 @@ def _reviewed_not_faces(clip: str) -> dict[int, np.ndarray]:
     """Audit boxes reviewed and found not to be faces (``bench/not_faces.json``), by frame."""
     listed = json.loads((REPO / "bench" / "not_faces.json").read_text()).get(clip, [])
     out: dict[int, list] = {}
-    for item in listed:
-        out.setdefault(int(item["frame"]), []).append(item["box"])
+    for item in listed:  # one frame, or a still object over a span of frames ("frames": [first, last])
+        first, last = item["frames"] if "frames" in item else (item["frame"], item["frame"])
+        for f in range(int(first), int(last) + 1):
+            out.setdefault(f, []).append(item["box"])
     return {k: np.array(v, dtype=float).reshape(-1, 4) for k, v in out.items()}
 
 
