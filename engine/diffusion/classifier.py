@@ -96,7 +96,8 @@ def load_classifier(name: str = CLASSIFIER_NAME) -> DigitsNet:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = stage_parser(__doc__.splitlines()[0], "models/digits_classifier")
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--out", default="models/digits_classifier")
     parser.add_argument("--epochs", type=int)
     args = parser.parse_args(argv)
     params = stage_params(args.params, "digits_classifier", DEFAULTS)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 
-def stage_parser(description: str, out_default: str) -> argparse.ArgumentParser:
-    """``--data``, ``--out`` and ``--params``, the arguments every training stage takes."""
+def stage_parser(description: str) -> argparse.ArgumentParser:
+    """``--data`` and ``--params``, the arguments every training stage takes (each adds
+    its own ``--out`` model folder)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", default="data/diffusion/digits.npz")
-    parser.add_argument("--out", default=out_default)
     parser.add_argument("--params", default="params.yaml")
     return parser
 

@@ -112,7 +112,8 @@ def train(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = stage_parser(__doc__.splitlines()[0], "models/gmm_ddim_digits")
+    parser = stage_parser(__doc__.splitlines()[0])
+    parser.add_argument("--out", default="models/gmm_ddim_digits")
     parser.add_argument("--max-steps", type=int)
     parser.add_argument("--max-minutes", type=float)
     args = parser.parse_args(argv)
