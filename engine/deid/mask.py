@@ -34,8 +34,8 @@ def _obscured(patch: np.ndarray, mode: str) -> np.ndarray:
     h, w = patch.shape[:2]
     if mode == "solid":
         return np.broadcast_to(np.array(SOLID_RGB, dtype=np.uint8), patch.shape)
-    n = int(np.clip(round(min(w, h) / CELL_PX), 1, CELLS))
-    cells = (max(1, min(n, w)), max(1, min(n, h)))
+    n = int(np.clip(round(min(w, h) / CELL_PX), 1, CELLS))  # never more cells than pixels
+    cells = (n, n)
     small = cv2.resize(patch, cells, interpolation=cv2.INTER_AREA)
     if mode == "pixelate":
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
