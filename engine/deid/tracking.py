@@ -58,6 +58,7 @@ Pure Python over small arrays: no frames are held here.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,9 +173,18 @@ def _taken_over(t: Track, j: int, seen: list[tuple[Track, np.ndarray]]) -> bool:
     and found again as a new track)."""
     if j in t.boxes or t.first < j < t.last:
         return False
-    mine = t.boxes[t.first] if j < t.first else t.boxes[t.last]
-    c = (mine[:2] + mine[2:]) / 2
+    c = _centre(t.boxes[t.first] if j < t.first else t.boxes[t.last])
     return any(o is not t and b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3] for o, b in seen)
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return (box[:2] + box[2:]) / 2
+
+
+def _end_frames(t: Track, at_end: bool, n: int) -> list[int]:
+    """The track's last (first) ``n`` detection frames, in time order, without sorting
+    the whole track (called for every lead and hold frame)."""
+    return sorted(heapq.nlargest(n, t.boxes) if at_end else heapq.nsmallest(n, t.boxes))
 
 
 def _velocity(t: Track, at_end: bool) -> np.ndarray:
@@ -184,11 +194,10 @@ def _velocity(t: Track, at_end: bool) -> np.ndarray:
     size, and a size difference taken as edge motion and extrapolated over the window
     smeared a mask across the picture (bench/deid.py, synthetic ``exit``: a lead box
     1,900 px wide, and frames where one mask spanned two heads)."""
-    frames = sorted(t.boxes)
-    if len(frames) < 2:
+    if len(t.boxes) < 2:
         return np.zeros(4)
-    a, b = (frames[-2], frames[-1]) if at_end else (frames[0], frames[1])
-    ca, cb = (t.boxes[a][:2] + t.boxes[a][2:]) / 2, (t.boxes[b][:2] + t.boxes[b][2:]) / 2
+    a, b = _end_frames(t, at_end, 2)
+    ca, cb = _centre(t.boxes[a]), _centre(t.boxes[b])
     limit = MAX_SPEED * t.max_size
     v = np.clip((cb - ca) / (b - a), -limit, limit)
     return np.tile(v, 2)
@@ -225,7 +234,7 @@ def _size_floor(t: Track, j: int, box: np.ndarray, window: int) -> np.ndarray:
 
 def _at_least(box: np.ndarray, size: np.ndarray) -> np.ndarray:
     half = np.maximum(box[2:] - box[:2], size) / 2
-    c = (box[:2] + box[2:]) / 2
+    c = _centre(box)
     return np.concatenate([c - half, c + half])
 
 
@@ -250,11 +259,10 @@ def _edge_rule(t: Track, j: int, box: np.ndarray, frame_size: tuple[int, int], w
 
 def _speed(t: Track, at_end: bool, n: int = 6) -> float:
     """The head's typical speed (px a frame) over its last (first) ``n`` detections, 0 for a short track."""
-    frames = sorted(t.boxes)
-    if len(frames) < FLEETING:
+    if len(t.boxes) < FLEETING:
         return 0.0
-    ks = frames[-n:] if at_end else frames[:n]
-    c = np.stack([(t.boxes[k][:2] + t.boxes[k][2:]) / 2 for k in ks])
+    ks = _end_frames(t, at_end, n)
+    c = np.stack([_centre(t.boxes[k]) for k in ks])
     steps = np.hypot(*np.diff(c, axis=0).T) / np.diff(ks)
     return float(min(np.median(steps), MAX_SPEED * t.max_size.max()))
 
