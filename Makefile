@@ -18,13 +18,18 @@ run: setup pull
 	$(VENV)/bin/streamlit run app.py --server.port 8501
 
 # The whole suite (pytest's settings and markers are in pyproject.toml): a missing
-# browser, Ray, Authlib or moto fails it, never skips it.
+# browser, Ray, Authlib or moto fails it, never skips it.  Two pytest-xdist workers,
+# one per core: most tests wait on a browser, a server or ffmpeg as much as they
+# compute, so two halve the wall time.  Each module stays on one worker and the Ray
+# modules share one (tests/conftest.py); `PYTEST_WORKERS=0 make test` runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(LOOPBACK_ONLY) $(VENV)/bin/python -m pytest -q --timeout=900 -n $(PYTEST_WORKERS) --dist loadgroup
 test: setup pull browser netns lint
-	$(LOOPBACK_ONLY) $(VENV)/bin/python -m pytest -q --timeout=900
+	$(PYTEST)
 
 # The inner loop: everything but the browser, Ray, clone and slow real-clip tests.
 test-fast: setup pull netns lint
-	$(LOOPBACK_ONLY) $(VENV)/bin/python -m pytest -q --timeout=900 -m "not (browser or ray or clone or slow)"
+	$(PYTEST) -m "not (browser or ray or clone or slow)"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -49,3 +49,14 @@ def browser():
 
     with launch_chromium() as b:
         yield b
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each module on one pytest-xdist worker, and every Ray module on the same one.
+
+    `make test` runs two workers with ``--dist loadgroup``: a module's app server and
+    browser (module fixtures) then start once, and two Ray runtimes never start at once
+    on one machine (they would contend for the same session folder and CPUs)."""
+    for item in items:
+        group = "ray" if item.get_closest_marker("ray") else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -93,6 +93,9 @@ def dvc_env(tmp_path_factory) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
+        # DVC wraps `dvc remote list` at the terminal's width (80 when there is none), and a
+        # pytest-xdist worker's temporary paths are long enough to wrap.
+        "COLUMNS": "1000",
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }

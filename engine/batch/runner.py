@@ -84,7 +84,9 @@ def _connect(address: str | None, workers: int | None, ray_kwargs: dict | None) 
         kwargs.update(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
                       object_store_memory=100 * 1024 * 1024)
         kwargs.update(ray_kwargs or {})
-        ray.init(**kwargs)
+        # "local": always a runtime of its own; with no address Ray would attach to the
+        # machine's latest cluster (/tmp/ray/ray_current_cluster), a stale or a stranger's one.
+        ray.init(address="local", **kwargs)
     return True
 
 
