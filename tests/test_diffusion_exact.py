@@ -166,3 +166,37 @@ def test_stored_results_cover_every_series_on_both_models_with_three_seeds():
     spec = results.chart(stored, steps=5).to_dict()
     assert len(spec["vconcat"]) == 2  # one row per metric, one panel per model in each
     assert all(len(row["hconcat"]) == 3 for row in spec["vconcat"])
+
+
+def test_stored_goal_check_at_n_2000_matches_its_runs():
+    """The goal phase's file: its own n, five seeds, and margins that follow from its runs
+    (the docs quote them), recomputed here with ``results.comparison`` over seeds 0-2."""
+    goal = results.load(results.RESULTS.with_name("gmm_ddim_goal.json"))
+    assert goal is not None, "bench/gmm_ddim_goal.json is missing: run python -m bench.gmm_ddim --phases goal"
+    assert goal["meta"]["n"] == 2000 and all(r["n"] == 2000 and r["seeds"] == 5 for r in goal["summary"])
+    assert goal["meta"]["goal"]["primary_seeds"] == [0, 1, 2]
+    primary = {"summary": results.summarise([r for r in goal["runs"] if r["seed"] in (0, 1, 2)])}
+    rows = goal["meta"]["goal"]["primary"]
+    assert {(r["model"], r["units"], r["steps"], r["metric"]) for r in rows} == {
+        (m, u, s, k) for m in ("exact", "exact-uncond", "trained") for u in ("absolute", "sigma") for s in (3, 5) for k in results.METRICS
+    }
+    for r in rows:
+        cmp = results.comparison(primary, r["model"], r["units"], r["steps"], r["metric"])
+        assert cmp["gmm"]["seeds"] == 3 and cmp["gmm"]["fid_mean"] == pytest.approx(
+            sum(x["fid"] for x in goal["runs"] if x["seed"] < 3 and x["sampler"] == "gmm" and x["model"] == r["model"]
+                and x["units"] == r["units"] and x["steps"] == r["steps"]) / 3, abs=1e-3)  # fmt: skip
+        assert r["margin_vs_ddim"] == pytest.approx(cmp["margin_vs_ddim"], abs=0.006)
+        assert r["margin_vs_noise"] == pytest.approx(cmp["margin_vs_noise"], abs=0.006)
+
+
+def test_benchmark_refuses_to_mix_sample_counts(tmp_path):
+    """FID is biased by n: the goal phase (n = 2000) must not average into the page's n = 300 file."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "results.json"
+    target.write_text(results.RESULTS.read_text())
+    run = subprocess.run([sys.executable, "-m", "bench.gmm_ddim", "--phases", "goal", "--results", str(target)],
+                         cwd=results.RESULTS.parent.parent, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 2 and "holds runs at n = 300, not 2000" in run.stderr, run.stderr
+    assert target.read_text() == results.RESULTS.read_text()
