@@ -51,7 +51,11 @@ occupy:
   the size it will reach later, and a head that left long ago is not), and
   reaches the edge: a head leaving (or entering) the
   picture is cut by the frame, so what the detectors see of it says nothing of its
-  size, and the part still inside lies between its last box and the edge.
+  size, and the part still inside lies between its last box and the edge.  A box
+  some cue detects in that frame reaches the edge only from a quarter of that
+  distance: its head is seen where it is, whole, and the strip between it and the
+  edge was background (bench/deid.py, synthetic ``exit``: a head 139 px from the
+  edge was stretched to it for 50 frames; ``scale``, ``rotate``: the same).
 
 Pure Python over small arrays: no frames are held here.
 """
@@ -71,7 +75,8 @@ MAX_GROWTH = 2.0
 GAP_GROWTH = 1.15
 MAX_SPEED = 0.5  # box motion per frame, in the track's largest sizes
 EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it ...
-EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture
+EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture;
+DETECTED_REACH = 0.25  # a detected box, whose head some cue sees now, only from this share of that
 FLEETING = 12  # a pose-only track seen in fewer frames than this (0.4 s at 30 fps) ...
 FLEETING_REACH = 2  # ... is held and led this many frames
 
@@ -243,10 +248,13 @@ def _near_edge(box: np.ndarray, reach: np.ndarray, w: int, h: int) -> np.ndarray
     return np.array([box[0] < reach[0], box[1] < reach[1], box[2] > w - reach[0], box[3] > h - reach[1]])
 
 
-def _edge_rule(t: Track, j: int, box: np.ndarray, frame_size: tuple[int, int], window: int) -> np.ndarray:
+def _edge_rule(t: Track, j: int, box: np.ndarray, frame_size: tuple[int, int], window: int,
+               detected: bool = False) -> np.ndarray:
     """A box near the picture's edge: the size its track had when last seen whole, stretched to the edge."""
     w, h = frame_size
     reach = np.minimum(EDGE_REACH * t.max_size, EDGE_MAX_FRACTION * np.array([w, h], dtype=float))
+    if detected:
+        reach = reach * DETECTED_REACH
     near = _near_edge(box, reach, w, h)
     if not near.any():
         return box
@@ -300,5 +308,5 @@ def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int,
         return None
     box = _size_floor(t, j, box, hold)
     if frame_size is not None:
-        box = _edge_rule(t, j, box, frame_size, hold)
+        box = _edge_rule(t, j, box, frame_size, hold, source == "detected")
     return Region(box, t.id, source, cues)
