@@ -67,11 +67,15 @@ def test_causal_tracker_has_no_lead_and_holds_widening():
 
 
 def test_detected_frames_take_neighbours_union():
-    dets = {0: [BOX], 1: [BOX + [30, 0, 30, 0]], 2: [BOX + [60, 0, 60, 0]]}
+    """Up to two frames either side: a frame where only Pose saw the head (a short box)
+    takes the face detectors' boxes beside it."""
+    dets = {0: [BOX], 1: [BOX + [30, 0, 30, 0]], 2: [BOX + [60, 0, 60, 0]], 4: [BOX + [60, 0, 60, 30]]}
     t = HeadTracker(max_gap=3, lead=0, hold=0)
-    _feed(t, dets, 3)
+    _feed(t, dets, 5)
     (r,) = t.regions_at(1)
     assert r.box[0] == BOX[0] and r.box[2] == BOX[2] + 60
+    (r,) = t.regions_at(2)
+    assert r.box[3] == BOX[3] + 30  # frame 4's taller box
 
 
 def test_two_people_get_two_tracks():
