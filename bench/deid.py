@@ -153,7 +153,7 @@ def evaluate(src: Path, out: Path, audit: AuditDetector, truth: list[list[tuple]
         "reviewed_not_faces_dropped": dropped,
         "exposed_face_frames": exposed_frames,
         "exposed_at": exposed_at[:20],
-        "over_blur_ratio": round(changed_area / face_area, 2) if face_area else None,
+        "over_blur_ratio": round(changed_area / face_area, 3) if face_area else None,
         "frame_covered_pct": round(100 * float(np.mean(covered)), 2) if covered else None,
     }
     if report is not None:

@@ -91,15 +91,15 @@ class Proposal:
                 **({"detail": self.detail} if self.detail else {})}
 
 
-def _cues_that_ran(settings: dict, frame: int, size: tuple[int, int] | None = None) -> set[str]:
+def _cues_that_ran(settings: dict, frame: int, size: tuple[int, int] | None = None, last: bool = False) -> set[str]:
     """The cues the pipeline ran on ``frame`` (engine.deid.pipeline.FrameAnalyser's
     schedule): BlazeFace and Pose on every frame, CenterFace on every
     ``centerface_every``-th and, where the picture is large enough for it, on every
-    ``hires_every``-th at high resolution."""
+    ``hires_every``-th and the ``last`` at high resolution."""
     ran = {"blazeface", "pose"}
     if frame % int(settings.get("centerface_every", 1) or 1) == 0:
         ran.add("centerface")
-    elif size and frame % int(settings.get("hires_every", 0) or 10**9) == 0:
+    elif size and (last or frame % int(settings.get("hires_every", 0) or 10**9) == 0):
         long = max(size)
         if min(1.0, settings.get("hires_long_side", 1280) / long) > min(1.0, settings.get("det_long_side", 640) / long) * 1.25:
             ran.add("centerface")
@@ -117,7 +117,7 @@ def frame_flags(report: dict) -> list[Flag]:
         if f.get("failed_closed"):
             flags.append((j, "whole frame", None, ()))
             continue
-        ran = _cues_that_ran(settings, j, size)
+        ran = _cues_that_ran(settings, j, size, last=j == (rin.get("n_frames") or 0) - 1)
         for r in f.get("regions", []):
             t, src = r.get("track"), r.get("source")
             if src != "detected":

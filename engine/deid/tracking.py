@@ -21,8 +21,11 @@ occupy:
   travels at its typical speed (the median step of its last detections): a head
   that moved 10 px a frame when it was lost may have turned back or aside (Sports2D's
   backflip, frames 169-185, where no cue sees the inverted head);
-- every detected frame also takes the union with its neighbours' boxes, so a mask
-  never lags a moving head by a frame;
+- every detected frame also takes the union with the track's boxes up to ``NEAR``
+  (2) frames either side, so a mask never lags a moving head by a frame, and a frame
+  where only Pose saw the head (its box ends at the chin of a face turned down) takes
+  the face detectors' boxes from the frames beside it (an unseen Pose2Sim view, a
+  woman's chin and mask uncovered in one frame with the union of one frame either side);
 - a track's box never shrinks below its *upper size trend* over ``hold`` frames
   either side: a line fitted to the sizes at or above a first fit (so a dropout, a
   partial box behind an occluder or a turned face, does not pull it down).  A head
@@ -51,7 +54,11 @@ occupy:
   the size it will reach later, and a head that left long ago is not), and
   reaches the edge: a head leaving (or entering) the
   picture is cut by the frame, so what the detectors see of it says nothing of its
-  size, and the part still inside lies between its last box and the edge.
+  size, and the part still inside lies between its last box and the edge.  A box
+  some cue detects in that frame reaches the edge only from a quarter of that
+  distance: its head is seen where it is, whole, and the strip between it and the
+  edge was background (bench/deid.py, synthetic ``exit``: a head 139 px from the
+  edge was stretched to it for 50 frames; ``scale``, ``rotate``: the same).
 
 Pure Python over small arrays: no frames are held here.
 """
@@ -71,7 +78,9 @@ MAX_GROWTH = 2.0
 GAP_GROWTH = 1.15
 MAX_SPEED = 0.5  # box motion per frame, in the track's largest sizes
 EDGE_REACH = 0.5  # a box this many of its track's largest sizes from an edge reaches it ...
-EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture
+EDGE_MAX_FRACTION = 0.1  # ... but never from further than this share of the picture;
+DETECTED_REACH = 0.25  # a detected box, whose head some cue sees now, only from this share of that
+NEAR = 2  # a detected box is the union of the track's boxes this many frames either side
 FLEETING = 12  # a pose-only track seen in fewer frames than this (0.4 s at 30 fps) ...
 FLEETING_REACH = 2  # ... is held and led this many frames
 
@@ -243,10 +252,13 @@ def _near_edge(box: np.ndarray, reach: np.ndarray, w: int, h: int) -> np.ndarray
     return np.array([box[0] < reach[0], box[1] < reach[1], box[2] > w - reach[0], box[3] > h - reach[1]])
 
 
-def _edge_rule(t: Track, j: int, box: np.ndarray, frame_size: tuple[int, int], window: int) -> np.ndarray:
+def _edge_rule(t: Track, j: int, box: np.ndarray, frame_size: tuple[int, int], window: int,
+               detected: bool = False) -> np.ndarray:
     """A box near the picture's edge: the size its track had when last seen whole, stretched to the edge."""
     w, h = frame_size
     reach = np.minimum(EDGE_REACH * t.max_size, EDGE_MAX_FRACTION * np.array([w, h], dtype=float))
+    if detected:
+        reach = reach * DETECTED_REACH
     near = _near_edge(box, reach, w, h)
     if not near.any():
         return box
@@ -283,7 +295,7 @@ def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int,
     if fleeting:  # judged on frames ahead too: the upload path only, never the causal live one
         lead, hold = min(lead, FLEETING_REACH), min(hold, FLEETING_REACH)
     if j in t.boxes:
-        near = [t.boxes[k] for k in (j - 1, j, j + 1) if k in t.boxes]
+        near = [t.boxes[k] for k in range(j - NEAR, j + NEAR + 1) if k in t.boxes]
         stack = np.stack(near)
         box, source, cues = np.concatenate([stack[:, :2].min(axis=0), stack[:, 2:].max(axis=0)]), "detected", t.cues[j]
     elif first < j < last:
@@ -300,5 +312,5 @@ def _track_region(t: Track, j: int, lead: int, hold: int, frame_size: tuple[int,
         return None
     box = _size_floor(t, j, box, hold)
     if frame_size is not None:
-        box = _edge_rule(t, j, box, frame_size, hold)
+        box = _edge_rule(t, j, box, frame_size, hold, source == "detected")
     return Region(box, t.id, source, cues)
