@@ -162,9 +162,8 @@ class FrameAnalyser:
             # Only a candidate no cue holds yet is checked: inside a head already found, its
             # loose box would only widen that head's mask (synthetic occlude: 2.46x -> 2.50x).
             held = np.array(boxes + people).reshape(-1, 4)
-            centres = (weak[:, :2] + weak[:, 2:4]) / 2
-            inside = ((centres[:, None] >= held[None, :, :2]) & (centres[:, None] <= held[None, :, 2:])).all(axis=2).any(axis=1)
-            add(face_heads(confirm_faces(self.centerface, frame, weak[~inside], thr)), "centerface", 1.0)
+            free = np.array([not _covered((b[:2] + b[2:4]) / 2, held) for b in weak])
+            add(face_heads(confirm_faces(self.centerface, frame, weak[free], thr)), "centerface", 1.0)
         add(np.array(people).reshape(-1, 4), "pose", 1.0)  # last: the owner of each is set below
 
         counts = {c: labels.count(c) for c in ("blazeface", "centerface", "pose")}
