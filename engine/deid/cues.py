@@ -178,6 +178,16 @@ def shrink(frame: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     return frame, 1.0
 
 
+def hires_pass_runs(frame: int, last: bool, long_side: int, det_long_side: int, hires_long_side: int,
+                    every: int) -> bool:
+    """Whether the high-resolution CenterFace pass runs on ``frame``: every ``every``-th
+    frame and the ``last``, where the picture is large enough for that pass to see
+    more than the working size does.  One schedule for the pipeline that runs the pass
+    and for the review (``engine.deid.review``), which reads which cues ran from it."""
+    hi, lo = min(1.0, hires_long_side / long_side), min(1.0, det_long_side / long_side)
+    return (frame % every == 0 or last) and hi > lo * 1.25
+
+
 def confirm_faces(detector: CenterFace, frame: np.ndarray, weak: np.ndarray, threshold: float,
                   face_px: int = 64, most: int = 8) -> np.ndarray:
     """The weak face candidates (N, 5, in ``frame``'s pixels) that ``detector`` finds

@@ -27,7 +27,8 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from engine.deid.boxes import clip_boxes, merge_overlapping
-from engine.deid.cues import BlazeFace, CenterFace, PoseHeads, confirm_faces, face_heads, pose_head_box, shrink
+from engine.deid.cues import (BlazeFace, CenterFace, PoseHeads, confirm_faces, face_heads, hires_pass_runs, pose_head_box,
+                              shrink)
 from engine.deid.lookback import look_back
 from engine.deid.mask import MODES, apply_mask, obscure_whole
 from engine.deid.tracking import HeadTracker, Region
@@ -146,9 +147,9 @@ class FrameAnalyser:
         found = self._people.submit(self.pose, frame)  # top-down, on each person's crop of the full frame
         if index % self.settings.centerface_every == 0:
             add(face_heads(self.centerface(small, self.settings.face_threshold)), "centerface", scale)
-        hi_scale = min(1.0, self.settings.hires_long_side / max(h, w))
         thr, weak = self.settings.face_threshold, np.zeros((0, 5))
-        if (index % self.settings.hires_every == 0 or last) and hi_scale > scale * 1.25:
+        st = self.settings
+        if hires_pass_runs(index, last, max(h, w), st.det_long_side, st.hires_long_side, st.hires_every):
             big, hi_scale = shrink(frame, self.settings.hires_long_side)
             faces = self.centerface(big, min(thr, self.settings.candidate_threshold))
             add(face_heads(faces[faces[:, 4] >= thr]), "centerface", hi_scale)

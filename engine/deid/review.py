@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.deid.cues import hires_pass_runs
+
 WEIGHTS = {
     "whole frame": 5.0,
     "unmasked face-like": 4.0,
@@ -99,10 +101,9 @@ def _cues_that_ran(settings: dict, frame: int, size: tuple[int, int] | None = No
     ran = {"blazeface", "pose"}
     if frame % int(settings.get("centerface_every", 1) or 1) == 0:
         ran.add("centerface")
-    elif size and (last or frame % int(settings.get("hires_every", 0) or 10**9) == 0):
-        long = max(size)
-        if min(1.0, settings.get("hires_long_side", 1280) / long) > min(1.0, settings.get("det_long_side", 640) / long) * 1.25:
-            ran.add("centerface")
+    elif size and hires_pass_runs(frame, last, max(size), settings.get("det_long_side", 640),
+                                  settings.get("hires_long_side", 1280), int(settings.get("hires_every", 0) or 10**9)):
+        ran.add("centerface")
     return ran
 
 
