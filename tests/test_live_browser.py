@@ -26,7 +26,7 @@ from tests.support.scene import face_patch
 from tests.support import REPO
 from tests.support.server import download, launch_chromium, page_errors, require_chromium, serve_app, settle
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.realtime]
 
 W, H = 640, 480
 FACE_PX = 150
@@ -65,11 +65,22 @@ GRAB = """v => {
 }"""
 
 
-def _decode(data_url: str) -> np.ndarray:
+def _decode(data_url: str, sizes: list[tuple[int, int]] | None = None) -> np.ndarray:
+    """The grabbed picture at 640x480 (``sizes`` collects the sizes the browser showed)."""
     raw = base64.b64decode(data_url.split(",", 1)[1])
     bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if sizes is not None:
+        sizes.append((rgb.shape[1], rgb.shape[0]))
     return cv2.resize(rgb, (W, H), interpolation=cv2.INTER_AREA) if rgb.shape[:2] != (H, W) else rgb
+
+
+def _live_metrics(page) -> str:
+    """The live panel's figures as the page shows them (for a failure message)."""
+    try:
+        return " | ".join(page.locator('[data-testid="stMetric"]').all_inner_texts()).replace("\n", " ")
+    except Exception as err:  # noqa: BLE001 - only a diagnosis
+        return f"(metrics unreadable: {err})"
 
 
 def fake_cam(y4m: Path) -> list[str]:
@@ -108,12 +119,13 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
         video = frame.locator("video").first
         video.wait_for(state="attached", timeout=120_000)  # ICE + DTLS on a busy machine can take a while
         grabs: list[np.ndarray] = []
+        sizes: list[tuple[int, int]] = []
         scene_shown = False
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and (len(grabs) < 12 or not scene_shown):
             url = video.evaluate(GRAB, timeout=30_000)
             if url:
-                img = _decode(url)
+                img = _decode(url, sizes)
                 grabs.append(img)
                 # past warm-up the background is shown as it is (not the whole frame covered)
                 scene_shown |= detail_retained(scene, img, background) > 0.5
@@ -123,7 +135,9 @@ def test_live_page_never_shows_a_face(tmp_path, audit):
             cv2.imwrite(str(tmp_path / f"shown-{k:02d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         for k, img in enumerate(grabs):
             assert not face_exposed(scene, img, box, audit(img)), f"face visible in displayed frame {k}"
-        assert scene_shown, "the stream never got past the fail-closed warm-up (whole frame covered throughout)"
+        assert scene_shown, (
+            "the stream never got past the fail-closed warm-up (whole frame covered throughout); "
+            f"sizes shown {sorted(set(sizes))}, live panel: {_live_metrics(page)}")
 
         try:
             frame.get_by_role("button", name="STOP").click(timeout=60_000)

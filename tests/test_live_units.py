@@ -294,6 +294,22 @@ def test_callback_never_returns_an_unprocessed_frame(webrtc):
     assert np.array_equal(again, placeholder(frame.shape))
 
 
+def test_callback_answers_a_covered_frame_at_the_new_size_when_the_camera_rescales(webrtc):
+    frame, face = scene()
+    d, cam = webrtc(lambda i, t: None)  # warm-up throughout: every processed frame covered whole
+    cam.video_frame_callback(_vf(frame, 0))
+    covered = _wait_output(cam)
+    assert covered is not None
+    small = cv2.resize(frame, (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    # Chromium scales its stream down when its CPU is busy: until a frame at the new size
+    # is processed the answer is the newest covered frame resized, neither grey nor raw
+    out = cam.video_frame_callback(_vf(small, 1)).to_ndarray(format="rgb24")
+    assert out.shape == small.shape
+    assert not np.array_equal(out, placeholder(small.shape))
+    assert not face_exposed(small, out, face / 2)
+    d.end_stream()
+
+
 class _BrokenFrame:
     """A camera frame whose pixels cannot be read (``to_ndarray`` raises)."""
 

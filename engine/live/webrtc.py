@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 
+import cv2
 import numpy as np
 
 from engine.live.deidentifier import LiveDeidentifier
@@ -55,8 +56,12 @@ class WebrtcStream:
         self._handed += 1
         self._front.post(tag, self._handed, t, tag, rgb, t)
         out = self.latest_output()
-        if out is None or out.shape != rgb.shape:
+        if out is None:
             out = placeholder(rgb.shape)
+        elif out.shape != rgb.shape:
+            # the sender changed resolution (Chromium scales down when its CPU is busy): the
+            # newest output is covered already, so show it at the new size rather than grey
+            out = cv2.resize(out, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_AREA)
         return _video_frame(out)
 
     def latest_output(self) -> np.ndarray | None:
