@@ -52,7 +52,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 STEPS = (2, 3, 5, 10, 20, 50, 100)
 PHASES = ("floor", "sweep", "steps", "ddpm1000", "timing")  # the default; "goal" runs alone
-GOAL_RESULTS = REPO / "bench" / "gmm_ddim_goal.json"
 GOAL_N = 2000
 GOAL_PRIMARY_SEEDS = (0, 1, 2)
 
@@ -113,9 +112,9 @@ def goal_specs() -> list[SamplerSpec]:
 
 def goal_margins(runs: list[dict], seeds: tuple[int, ...] | None = None) -> list[dict]:
     """Per model, convention, steps and metric: seed means ± SD and ``results.comparison``'s
-    margins (unpaired, in seed SDs), over ``seeds`` (None: every seed run)."""
+    margins (unpaired and paired, in seed SDs), over ``seeds`` (None: every seed run)."""
     kept = [r for r in runs if seeds is None or r["seed"] in seeds]
-    summary = {"summary": res.summarise(kept) if kept else []}
+    summary = {"summary": res.summarise(kept) if kept else [], "runs": kept}
     rows = []
     for model in sorted({r["model"] for r in kept}):
         for units in res.GMM_SETTINGS:
@@ -129,6 +128,7 @@ def goal_margins(runs: list[dict], seeds: tuple[int, ...] | None = None) -> list
                         "seeds": cmp["gmm"]["seeds"], "n": cmp["gmm"]["n"],
                         **{f"{name}_{stat}": cmp[name][f"{metric}_{stat}"] for name in ("ddim", "gmm", "noise") for stat in ("mean", "sd")},
                         "margin_vs_ddim": round(cmp["margin_vs_ddim"], 2), "margin_vs_noise": round(cmp["margin_vs_noise"], 2),
+                        **{k: None if cmp[k] is None else round(cmp[k], 2) for k in ("paired_margin_vs_ddim", "paired_margin_vs_noise")},
                     })  # fmt: skip
     return rows
 
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=None, help=f"samples per configuration and seed (default 300; goal: {GOAL_N})")
     parser.add_argument("--skip-existing", action="store_true", help="keep runs already in the results file")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on shared cores)")
-    parser.add_argument("--results", default=None, help=f"default {res.RESULTS.name}; goal: {GOAL_RESULTS.name}")
+    parser.add_argument("--results", default=None, help=f"default {res.RESULTS.name}; goal: {res.GOAL_RESULTS.name}")
     parser.add_argument("--out", default=str(REPO / "bench" / "out"))
     parser.add_argument("--merge", nargs="*", default=[], help="results files of parallel runs to merge in first")
     parser.add_argument("--drop", default="", help="comma list of models whose stored runs to forget first (after retraining)")
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--phases goal runs alone: it writes its own results file at its own n")
     n = args.n or (GOAL_N if goal else 300)
 
-    results_path = Path(args.results or (GOAL_RESULTS if goal else res.RESULTS))
+    results_path = Path(args.results or (res.GOAL_RESULTS if goal else res.RESULTS))
     stored = res.load(results_path) or {"runs": [], "summary": [], "meta": {}}
     if stored["runs"] and stored["meta"].get("n") != n:
         # runs at another n would be averaged with these (FID is biased by n)

@@ -172,6 +172,10 @@ def test_page_renders_three_columns_chart_and_exact_model(tiny_models):
     assert any("seed SDs" in m.value or "seed noise" in m.value for m in at.markdown), "no verdict from the stored results"
     at.sidebar.slider[0].set_value(3).run()  # steps
     assert not at.exception
+    texts = [m.value for m in at.markdown]
+    # 3 and 5 steps: the goal check at n = 2000 too, judged on same-seed differences
+    assert any("n = 2000 samples per seed" in t for t in texts), "the n = 2000 goal check is not shown"
+    assert sum("n = 2000)" in t and "same-seed difference" in t for t in texts) == 2, texts
     at.sidebar.radio[0].set_value("exact model").run()
     assert not at.exception and not at.error
     at.sidebar.radio[1].set_value("absolute").run()
