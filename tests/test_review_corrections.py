@@ -151,3 +151,31 @@ def test_spliced_group_inside_an_older_followed_correction_keeps_it_followed(tmp
     assert iou(np.array([truth[b - 40]], float), np.array([truth[j]], float))[0, 0] < 0.5
     out = list(read_frames(tmp_path / "spliced.mp4"))[j]
     assert detail_retained(list(read_frames(clip))[j], out, truth[j]) < 0.35, "the followed box froze where it was drawn"
+
+
+def test_a_failed_splice_leaves_no_encoder_running(tmp_path):
+    """An error half-way through a re-encoded group of pictures (here the progress
+    callback raises, as a closed browser tab does) stops that group's encoder thread:
+    a server re-rendering many corrections must not collect blocked threads."""
+    import threading
+
+    from engine.deid.splice import gops
+    from tests.support.scene import moving_face_frames
+
+    frames, truth = moving_face_frames(n=300, size=(320, 180), face_px=40)
+    clip = write_clip(tmp_path / "in.mp4", frames)
+    report = {"input": {"width": 320, "height": 180}, "settings": {"mode": "blur", "keep_audio": False},
+              "frames": [{"frame": j, "regions": [{"box": list(truth[j]), "track": 0, "source": "detected", "cues": []}]}
+                         for j in range(300)]}  # fmt: skip
+    rerender(clip, report, [], tmp_path / "prev.mp4")
+    assert len(gops(tmp_path / "prev.mp4", 300).starts) >= 2, "one group of pictures: nothing would be spliced"
+    items = [{"action": "add", "start": 10, "end": 20, "box": list(truth[10])}]
+
+    def stop(done: int, total: int, seconds: float) -> None:
+        if done == 15:
+            raise RuntimeError("the tab was closed")
+
+    with pytest.raises(RuntimeError, match="tab was closed"):
+        rerender(clip, report, items, tmp_path / "spliced.mp4", previous=tmp_path / "prev.mp4", progress=stop)
+    assert not [t for t in threading.enumerate() if t.name == "video-encoder"], "an encoder thread is still waiting"
+    assert not (tmp_path / "spliced.mp4").exists()

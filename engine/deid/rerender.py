@@ -158,23 +158,28 @@ def rerender(
         with private_dir() as tmp:
             parts: dict[int, Path] = {}
             writer, k_open = None, None
-            for j, frame in enumerate(read_frames(src, info)):
-                n = j + 1
-                for ob in observers:
-                    ob(frame, j, j / info.fps)
-                k = splice._gop_of(g, j)
-                drawn = follow(j, frame) if k in todo or any(j in r for r in follows) else {}
-                if k in todo:
-                    if k != k_open:
-                        parts[k] = tmp / f"gop{k}.mp4"
-                        writer, k_open = VideoWriter(parts[k], info.frame_rate, (info.width, info.height), preset=preset), k
-                    emit(j, render(j, frame, drawn), writer)
-                    if j == g.span(k)[1] - 1:
-                        writer.close()
-                if progress:
-                    progress(min(j + 1, last + 1), last + 1, time.perf_counter() - t0)
-                if j >= last and not observers:
-                    break
+            try:
+                for j, frame in enumerate(read_frames(src, info)):
+                    n = j + 1
+                    for ob in observers:
+                        ob(frame, j, j / info.fps)
+                    k = splice._gop_of(g, j)
+                    drawn = follow(j, frame) if k in todo or any(j in r for r in follows) else {}
+                    if k in todo:
+                        if k != k_open:
+                            parts[k] = tmp / f"gop{k}.mp4"
+                            writer, k_open = VideoWriter(parts[k], info.frame_rate, (info.width, info.height), preset=preset), k
+                        emit(j, render(j, frame, drawn), writer)
+                        if j == g.span(k)[1] - 1:
+                            writer.close()
+                    if progress:
+                        progress(min(j + 1, last + 1), last + 1, time.perf_counter() - t0)
+                    if j >= last and not observers:
+                        break
+            except BaseException:
+                if writer is not None:  # a group left half-written: stop its encoder, drop its file
+                    writer.abort()
+                raise
             n = g.n_frames
             spliced = splice.assemble(previous, g, parts, out)
         if not spliced:  # the codec did not allow it: the whole clip, once more
