@@ -188,6 +188,27 @@ def hires_pass_runs(frame: int, last: bool, long_side: int, det_long_side: int, 
     return (frame % every == 0 or last) and hi > lo * 1.25
 
 
+def detect_in_crop(detector: CenterFace, frame: np.ndarray, centre: np.ndarray, half: float, scale: float,
+                   threshold: float, min_px: int = 8) -> np.ndarray:
+    """``detector`` at ``threshold`` on the crop of ``frame`` within ``half`` pixels of
+    ``centre``, resized by ``scale`` (at least ``min_px`` a side): faces (N, 5) in
+    ``frame``'s pixels, none when the crop is under 8 pixels.
+
+    Why a crop: a face too small for the whole frame's pass (far back in a room, or
+    the head a track lost) is found again once enlarged; this one function makes and
+    maps back the crop for every caller (:func:`confirm_faces`, the look-back search)."""
+    h, w = frame.shape[:2]
+    x0, y0 = int(max(0, centre[0] - half)), int(max(0, centre[1] - half))
+    x1, y1 = int(min(w, centre[0] + half)), int(min(h, centre[1] + half))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return np.zeros((0, 5))
+    crop = cv2.resize(frame[y0:y1, x0:x1], (max(min_px, round((x1 - x0) * scale)), max(min_px, round((y1 - y0) * scale))),
+                      interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
+    faces = np.asarray(detector(crop, threshold), dtype=np.float64).reshape(-1, 5)
+    faces[:, :4] = faces[:, :4] / scale + [x0, y0, x0, y0]
+    return faces
+
+
 def confirm_faces(detector: CenterFace, frame: np.ndarray, weak: np.ndarray, threshold: float,
                   face_px: int = 64, most: int = 8) -> np.ndarray:
     """The weak face candidates (N, 5, in ``frame``'s pixels) that ``detector`` finds
@@ -199,7 +220,6 @@ def confirm_faces(detector: CenterFace, frame: np.ndarray, weak: np.ndarray, thr
     the clutter that scored as much stays below 0.3.  Only face-shaped candidates (a
     side at most 1.6 times the other: CenterFace's slivers along an edge are none) are
     checked, the strongest ``most``: each costs a CenterFace run on a crop of about 4 face widths."""
-    h, w = frame.shape[:2]
     found = []
     if len(weak):
         sides = weak[:, 2:4] - weak[:, :2]
@@ -207,16 +227,8 @@ def confirm_faces(detector: CenterFace, frame: np.ndarray, weak: np.ndarray, thr
     for x0, y0, x1, y1, score in weak[np.argsort(-weak[:, 4])][:most] if len(weak) else ():
         side = max(x1 - x0, y1 - y0, 4.0)
         c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-        a0, b0 = (np.maximum(0, c - 2 * side)).astype(int)
-        a1, b1 = int(min(w, c[0] + 2 * side)), int(min(h, c[1] + 2 * side))
-        k = face_px / side
-        crop = cv2.resize(frame[b0:b1, a0:a1], (max(32, round((a1 - a0) * k)), max(32, round((b1 - b0) * k))),
-                          interpolation=cv2.INTER_LINEAR)
-        again = detector(crop, threshold)
-        if not len(again):
-            continue
-        centres = (again[:, :2] + again[:, 2:4]) / 2 / k + [a0, b0]
-        near = np.linalg.norm(centres - c, axis=1) < side / 2
+        again = detect_in_crop(detector, frame, c, 2 * side, face_px / side, threshold, min_px=32)
+        near = np.linalg.norm((again[:, :2] + again[:, 2:4]) / 2 - c, axis=1) < side / 2
         if near.any():
             found.append([x0, y0, x1, y1, float(again[near, 4].max())])
     return np.asarray(found, dtype=np.float64).reshape(-1, 5)

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import cv2
 import numpy as np
 
 from engine.deid.boxes import centre_distance, face_to_head, iou
+from engine.deid.cues import detect_in_crop
 from engine.deid.tracking import HeadTracker
 
 HEAD_PX = 112  # the head box's larger side in the crop (its face then about 70 px)
@@ -36,20 +36,11 @@ CUE = "lookback"
 
 def find_near(detector, frame: np.ndarray, box: np.ndarray, threshold: float) -> np.ndarray | None:
     """The head box (4,) of the face nearest ``box`` in a crop of ``frame`` around it, or None."""
-    h, w = frame.shape[:2]
     side = EXPAND * max(box[2] - box[0], box[3] - box[1], 8.0)
-    c = (box[:2] + box[2:]) / 2
-    x0, y0 = int(max(0, c[0] - side / 2)), int(max(0, c[1] - side / 2))
-    x1, y1 = int(min(w, c[0] + side / 2)), int(min(h, c[1] + side / 2))
-    if x1 - x0 < 8 or y1 - y0 < 8:
-        return None
-    scale = HEAD_PX * EXPAND / side
-    crop = cv2.resize(frame[y0:y1, x0:x1], (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale))),
-                      interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
-    faces = detector(crop, threshold)
+    faces = detect_in_crop(detector, frame, (box[:2] + box[2:]) / 2, side / 2, HEAD_PX * EXPAND / side, threshold)
     if len(faces) == 0:
         return None
-    heads = face_to_head(faces[:, :4]) / scale + np.array([x0, y0, x0, y0])
+    heads = face_to_head(faces[:, :4])
     d = centre_distance(box[None], heads)[0]
     k = int(np.argmin(d))
     return heads[k] if d[k] < NEAR else None
