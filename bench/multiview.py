@@ -22,7 +22,9 @@ person, 100 frames at 60 fps.  This script:
    knee and elbow sign flips, the view angle against the reference's (the engine's,
    ``engine/kinematics/view.py``, and the world hip axis alone, before and after turning
    it into the camera's axes), and how well the engine's body-swap detector caught the
-   swapped frames; "side frames" are those the engine's verdict calls sagittal;
+   swapped frames; "side frames" are those the engine's verdict calls sagittal; and,
+   per limb segment, the error of its elevation out of the image plane (where the
+   single camera's depth goes wrong);
 6. on the Sports2D demo, a real side view, the share of frames still called sagittal
    (true side frames must not be thrown away).
 
@@ -40,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.kinematics import angles3d as a3
+from engine.kinematics.lifting import image_anchored
 from engine.kinematics.calibration import read_qca, reprojection_error, triangulate
 from engine.kinematics.cleaning import table_to_arrays
 from engine.kinematics.landmarks import extract_landmarks, select_person
@@ -56,6 +59,14 @@ COMPARED = {  # reference 3-D angle -> (engine 2-D column, engine 3-D column)
     "elbow": ("elbow", "elbow_3d"),
 }
 SIGNED = ("knee", "elbow")  # flexion angles whose sign the goal requires kept (no flips)
+SEGMENTS = (("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("elbow", "wrist"))  # thigh, shank, upper arm, forearm
+
+
+def elevation_deg(sk: np.ndarray, a: int, b: int) -> np.ndarray:
+    """The segment a -> b's angle out of the image plane, per frame (positive: b farther
+    from the camera), of a skeleton ``(N, 33, 3)`` in camera axes."""
+    d = sk[:, b] - sk[:, a]
+    return np.degrees(np.arctan2(d[:, 2], np.linalg.norm(d[:, :2], axis=1)))
 
 
 def _emit(**row) -> None:
@@ -216,6 +227,15 @@ def main(argv: list[str] | None = None) -> int:
                "sagittal_missed_frames": int(np.sum(~sagittal & (ref_view <= a3.SAGITTAL_TOLERANCE_DEG))),
                "swapped_frames": int(truth.sum()), "swap_detected": int(detected.sum()),
                "swap_caught": int((detected & truth).sum()), "swap_false": int((detected & ~truth).sum())}
+        # where the depth goes wrong: each limb segment's elevation out of the image plane,
+        # the engine's image-anchored skeleton against the reference seen from this camera
+        anchored = image_anchored(res.series.smooth[:n], res.series.world[:n])
+        seen = Xs @ cam.R.T + cam.t
+        for side in a3.SIDES:
+            for a, b in SEGMENTS:
+                ia, ib = a3.INDEX[f"{side}_{a}"], a3.INDEX[f"{side}_{b}"]
+                row[f"{side}_{a}_{b}_elevation_error_deg"] = rmse_bias(_shifted(elevation_deg(anchored, ia, ib), k),
+                                                                        elevation_deg(seen, ia, ib))
         for side in a3.SIDES:
             for joint, (c2, c3) in COMPARED.items():
                 r = ref[f"{side}_{joint}_3d"].to_numpy()
