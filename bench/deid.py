@@ -39,10 +39,12 @@ REAL = {
     "pose2sim_single": "data/samples/pose2sim_single_cam01.mp4",
     "pose2sim_multi": "data/samples/pose2sim_multi_cam01.mp4",
 }
-# Held out: the other three views of the Pose2Sim single-person demo (data/multiview/, the
-# 3-D angle reference's clips).  No de-identification setting was tuned on them; run them
-# with ``--clips held_out`` to check that a change does not only fit the clips above.
-HELD_OUT = {f"pose2sim_single_cam0{c}": f"data/multiview/pose2sim_single/cam0{c}.mp4" for c in (2, 3, 4)}
+# Held out: the other three views of the Pose2Sim single- and multi-person demos
+# (data/multiview/; the single-person views are the 3-D angle reference's clips).  No
+# de-identification setting was tuned on them; run them with ``--clips held_out`` to
+# check that a change does not only fit the clips above.
+HELD_OUT = {f"pose2sim_{demo}_cam0{c}": f"data/multiview/pose2sim_{demo}/cam0{c}.mp4"
+            for demo in ("single", "multi") for c in (2, 3, 4)}
 
 
 def _cut(src: Path, dst: Path, max_frames: int, size: tuple[int, int] | None = None, loop: bool = False) -> Path:
