@@ -147,11 +147,11 @@ class FrameAnalyser:
         found = self._people.submit(self.pose, frame)  # top-down, on each person's crop of the full frame
         if index % self.settings.centerface_every == 0:
             add(face_heads(self.centerface(small, self.settings.face_threshold)), "centerface", scale)
-        thr, weak = self.settings.face_threshold, np.zeros((0, 5))
         st = self.settings
+        thr, weak = st.face_threshold, np.zeros((0, 5))
         if hires_pass_runs(index, last, max(h, w), st.det_long_side, st.hires_long_side, st.hires_every):
-            big, hi_scale = shrink(frame, self.settings.hires_long_side)
-            faces = self.centerface(big, min(thr, self.settings.candidate_threshold))
+            big, hi_scale = shrink(frame, st.hires_long_side)
+            faces = self.centerface(big, min(thr, st.candidate_threshold))
             add(face_heads(faces[faces[:, 4] >= thr]), "centerface", hi_scale)
             weak = faces[faces[:, 4] < thr] / np.array([hi_scale] * 4 + [1.0])  # in the frame's pixels
         persons = found.result()

@@ -250,6 +250,6 @@ def verdict(cmp: dict[str, Any]) -> str:
     return (
         f"{name}: DDIM eta 0 {fmt(cmp['ddim'])}, GMM-DDIM {fmt(cmp['gmm'])}, matched noise {fmt(cmp['noise'])} "
         f"(mean ± SD over {cmp['gmm']['seeds']} seeds, n = {cmp['gmm']['n']}). "
-        f"GMM-DDIM against DDIM: {word(cmp['margin_vs_ddim'], cmp.get('paired_margin_vs_ddim'))}; against the "
-        f"matched-noise control: {word(cmp['margin_vs_noise'], cmp.get('paired_margin_vs_noise'))}."
+        f"GMM-DDIM against DDIM: {word(cmp['margin_vs_ddim'], cmp['paired_margin_vs_ddim'])}; against the "
+        f"matched-noise control: {word(cmp['margin_vs_noise'], cmp['paired_margin_vs_noise'])}."
     )
