@@ -20,14 +20,14 @@ run: setup pull
 # The whole suite (pytest's settings and markers are in pyproject.toml): a missing
 # browser, Ray, Authlib or moto fails it, never skips it.  Two pytest-xdist workers,
 # one per core: most tests wait on a browser, a server or ffmpeg as much as they
-# compute, so two halve the wall time.  Each module stays on one worker and the Ray
-# modules share one (tests/conftest.py); `PYTEST_WORKERS=0 make test` runs in one process.
+# compute, so two halve the wall time.  The Ray modules' tests run on one worker, the
+# rest wherever a worker is free (tests/support/scheduling.py); `PYTEST_WORKERS=0 make test` runs in one process.
 # The `realtime` tests judge a live stream as it plays (the live page keeps up with the
 # camera, or covers whole frames): they run after the others, alone on the machine, as
 # a clinic laptop runs the live page; both runs report before `make test` fails.
 PYTEST_WORKERS ?= 2
 PYTEST_ALONE := $(LOOPBACK_ONLY) $(VENV)/bin/python -m pytest -q --timeout=900
-PYTEST := $(PYTEST_ALONE) -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST := $(PYTEST_ALONE) -n $(PYTEST_WORKERS) --dist loadscope
 test: setup pull browser netns lint
 	@status=0; $(PYTEST) -m "not realtime" || status=1; $(PYTEST_ALONE) -m realtime || status=1; exit $$status
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import REPO
+from tests.support.scheduling import RAY_MODULES, suite_scheduler
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
@@ -51,12 +52,14 @@ def browser():
         yield b
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each module on one pytest-xdist worker, and every Ray module on the same one.
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """The Ray modules' tests on one worker, the rest wherever a worker is free
+    (tests/support/scheduling.py)."""
+    return suite_scheduler(config, log)
 
-    `make test` runs two workers with ``--dist loadgroup``: a module's app server and
-    browser (module fixtures) then start once, and two Ray runtimes never start at once
-    on one machine (they would contend for the same session folder and CPUs)."""
-    for item in items:
-        group = "ray" if item.get_closest_marker("ray") else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A module that starts Ray must be one of RAY_MODULES, or two runtimes could meet."""
+    strays = sorted({i.nodeid.split(":", 1)[0] for i in items if i.get_closest_marker("ray")} - RAY_MODULES)
+    if strays:
+        raise pytest.UsageError(f"marked ray but not in tests/support/scheduling.py's RAY_MODULES: {', '.join(strays)}")

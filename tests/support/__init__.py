@@ -10,7 +10,8 @@ test module, and no benchmark imports a test.
 - ``server``: the one app-server launcher (``streamlit run`` on 127.0.0.1) and Debian's
   Chromium under Playwright;
 - ``auth``: sign-in secrets and a local OpenID Connect provider (a pytest plugin);
-- ``batch``: archives of tiny clips and checks of a batch's outputs.
+- ``batch``: archives of tiny clips and checks of a batch's outputs;
+- ``scheduling``: which tests share a pytest-xdist worker (whole modules; Ray on one).
 
 Tests import it as ``tests.support`` (pytest's ``pythonpath`` is the repository
 root); benchmarks run as modules from the root (``python -m bench.x``).
