@@ -10,9 +10,11 @@ to the same first presented frame as the pictures.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
+import weakref
 from fractions import Fraction
 from pathlib import Path
 
@@ -34,7 +36,9 @@ class VideoWriter:
     and x264 release the GIL, so the next frame's analysis overlaps this frame's
     encoding (at 1080p encoding is about a quarter of a de-identification pass, and it
     was serial with it: bench/deid.py).  An encoding error is raised by the next
-    :meth:`write` or by :meth:`close`.
+    :meth:`write` or by :meth:`close`.  A writer dropped without :meth:`close` or
+    :meth:`abort` is aborted when it is collected: the thread holds only what it encodes
+    into, never the writer, so nothing keeps an abandoned writer and its thread alive.
     """
 
     QUEUE = 4  # frames waiting to be encoded (memory: 4 x 6 MB at 1080p)
@@ -76,39 +80,25 @@ class VideoWriter:
         self.frames_written = 0
         self._closed = False
         self._queue: queue.Queue = queue.Queue(self.QUEUE)
-        self._failed: BaseException | None = None
-        self._encoder = threading.Thread(target=self._encode_queued, name="video-encoder", daemon=True)
+        self._state = _EncoderState()
+        self._encoder = threading.Thread(
+            target=_encode_queued, args=(self._queue, self._stream, self._container, self._state),
+            name="video-encoder", daemon=True,
+        )
         self._encoder.start()
+        self._abandoned = weakref.finalize(
+            self, _discard, self._queue, self._encoder, self._state, self._container, self._tmp)
 
     def write(self, rgb: np.ndarray) -> None:
         if rgb.shape[:2] != (self.height, self.width):
             raise ValueError(f"frame is {rgb.shape[1]}x{rgb.shape[0]}, writer expects {self.width}x{self.height}")
-        if self._failed is not None:
-            raise self._failed
+        if self._state.failed is not None:
+            raise self._state.failed
         if self.width % 2 or self.height % 2:
             rgb = np.pad(rgb, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
         # a copy: the caller may reuse its buffer while this frame waits in the queue
         self._queue.put((self.frames_written, np.array(rgb, order="C", copy=True)))
         self.frames_written += 1
-
-    def _encode_queued(self) -> None:
-        """The encoder thread: encode and mux each queued frame until ``None`` comes;
-        after an error it only empties the queue, so no writer ever blocks on it."""
-        while (item := self._queue.get()) is not None:
-            if self._failed is not None:
-                continue
-            try:
-                frame = av.VideoFrame.from_ndarray(item[1], format="rgb24")
-                frame.pts = item[0]
-                for packet in self._stream.encode(frame):
-                    self._container.mux(packet)
-            except BaseException as err:  # noqa: BLE001 - handed to the writing thread, raised there
-                self._failed = err
-
-    def _stop_encoder(self) -> None:
-        if self._encoder.is_alive():
-            self._queue.put(None)
-            self._encoder.join()
 
     def _mux_audio(self) -> None:
         """Re-encode the source's first audio track over the video's presented range.
@@ -171,10 +161,11 @@ class VideoWriter:
         if self._closed:
             return self.path
         self._closed = True
+        self._abandoned.detach()  # closed here: nothing left for the finaliser
         try:
-            self._stop_encoder()
-            if self._failed is not None:
-                raise self._failed
+            _stop(self._queue, self._encoder)
+            if self._state.failed is not None:
+                raise self._state.failed
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
             if self._audio is not None:
@@ -188,12 +179,7 @@ class VideoWriter:
         """Drop the partial output (used on any error)."""
         if not self._closed:
             self._closed = True
-            self._failed = self._failed or RuntimeError("aborted")  # the encoder skips what is queued
-            self._stop_encoder()
-            try:
-                self._container.close()
-            except Exception:  # noqa: BLE001 - the file is being thrown away anyway
-                pass
+            self._abandoned()  # runs the finaliser now, once
         self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoWriter":
@@ -204,6 +190,46 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+class _EncoderState:
+    """What the encoder thread shares with its writer: the first encoding error."""
+
+    __slots__ = ("failed",)
+
+    def __init__(self) -> None:
+        self.failed: BaseException | None = None
+
+
+def _encode_queued(q: queue.Queue, stream, container, state: _EncoderState) -> None:
+    """The encoder thread: encode and mux each queued frame until ``None`` comes; after
+    an error it only empties the queue, so no writer ever blocks on it."""
+    while (item := q.get()) is not None:
+        if state.failed is not None:
+            continue
+        try:
+            frame = av.VideoFrame.from_ndarray(item[1], format="rgb24")
+            frame.pts = item[0]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        except BaseException as err:  # noqa: BLE001 - handed to the writing thread, raised there
+            state.failed = err
+
+
+def _stop(q: queue.Queue, encoder: threading.Thread) -> None:
+    if encoder.is_alive():
+        q.put(None)
+        encoder.join()
+
+
+def _discard(q: queue.Queue, encoder: threading.Thread, state: _EncoderState, container, tmp: Path) -> None:
+    """Abort: stop the encoder without encoding what is queued, drop the partial file.
+    Also the finaliser of a writer collected (or left at exit) without close or abort."""
+    state.failed = state.failed or RuntimeError("aborted")  # the encoder skips what is queued
+    _stop(q, encoder)
+    with contextlib.suppress(Exception):  # the file is being thrown away anyway
+        container.close()
+    tmp.unlink(missing_ok=True)
 
 
 class FrameSampler:

@@ -63,6 +63,37 @@ def test_failed_write_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_writer_nobody_closes_frees_its_thread_and_its_partial_file(tmp_path):
+    """A caller that forgets close() and abort() (a bug elsewhere) must not leave an
+    encoder thread waiting forever or a partial file behind once the writer is dropped."""
+    import gc
+    import threading
+
+    def encoders() -> int:
+        return sum(t.name == "video-encoder" for t in threading.enumerate())
+
+    before = encoders()
+    w = VideoWriter(tmp_path / "x.mp4", 30, (64, 64))
+    for _ in range(3):
+        w.write(np.zeros((64, 64, 3), np.uint8))
+    assert encoders() == before + 1
+    del w
+    gc.collect()
+    assert encoders() == before, "the abandoned writer's encoder thread is still waiting"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_closed_writer_keeps_its_file_when_collected(tmp_path):
+    import gc
+
+    w = VideoWriter(tmp_path / "x.mp4", 30, (64, 64))
+    w.write(np.zeros((64, 64, 3), np.uint8))
+    out = w.close()
+    del w
+    gc.collect()
+    assert [p.name for p in tmp_path.iterdir()] == ["x.mp4"] and sum(1 for _ in read_frames(out)) == 1
+
+
 def test_not_a_video(tmp_path):
     p = tmp_path / "notes.mp4"
     p.write_text("patient notes, not a video\n" * 50)
