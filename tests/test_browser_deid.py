@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-import tempfile
 from pathlib import Path
 
 from engine import tempfiles
@@ -17,12 +16,27 @@ from engine.deid.audit import face_exposed
 from engine.video import probe, read_frames
 from tests.support.clips import write_clip
 from tests.support.scene import moving_face_frames
-from tests.support.server import download, page_errors, settle
+from tests.support import REPO
+from tests.support.server import download, page_errors, require_chromium, serve_app, settle
 
 pytestmark = pytest.mark.browser
 
-def _raw_dirs() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob(tempfiles.PREFIX + "*"))
+@pytest.fixture(scope="module")
+def server_tmp(tmp_path_factory) -> Path:
+    """The app server's own TMPDIR: the raw-folder check below counts this server's
+    folders only (another worker's app server makes its own at the same time)."""
+    return tmp_path_factory.mktemp("server-tmp")
+
+
+@pytest.fixture(scope="module")
+def base_url(server_tmp):
+    require_chromium()
+    with serve_app(cwd=REPO, tmpdir=server_tmp) as url:
+        yield url
+
+
+def _raw_dirs(root: Path) -> set[Path]:
+    return set(root.glob(tempfiles.PREFIX + "*"))
 
 def _open_deid(browser, base_url):
     page = browser.new_page(accept_downloads=True)
@@ -30,10 +44,10 @@ def _open_deid(browser, base_url):
     settle(page, timeout=120)
     return page
 
-def test_upload_deidentify_download(browser, base_url, tmp_path):
+def test_upload_deidentify_download(browser, base_url, server_tmp, tmp_path):
     frames, boxes = moving_face_frames(24, face_px=80)
     clip = write_clip(tmp_path / "visit.mp4", frames, audio_s=0.8)
-    before = _raw_dirs()
+    before = _raw_dirs(server_tmp)
     page = _open_deid(browser, base_url)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(clip))
     page.get_by_role("button", name="De-identify").click()
@@ -47,7 +61,7 @@ def test_upload_deidentify_download(browser, base_url, tmp_path):
     for i, (orig, out) in enumerate(zip(frames, read_frames(got))):
         assert not face_exposed(orig, out, boxes[i]), f"face exposed in frame {i}"
     # the raw upload's private folder is gone; only the session's own folder may remain
-    leftover = _raw_dirs() - before
+    leftover = _raw_dirs(server_tmp) - before
     assert len(leftover) <= 1
     for d in leftover:
         assert not any(p.suffix in {".bin"} for p in d.rglob("*"))
