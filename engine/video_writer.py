@@ -219,7 +219,8 @@ def _encode_queued(q: queue.Queue, stream, container, state: _EncoderState) -> N
 def _stop(q: queue.Queue, encoder: threading.Thread) -> None:
     if encoder.is_alive():
         q.put(None)
-        encoder.join()
+        if encoder is not threading.current_thread():  # a finaliser may run on any thread
+            encoder.join()
 
 
 def _discard(q: queue.Queue, encoder: threading.Thread, state: _EncoderState, container, tmp: Path) -> None:

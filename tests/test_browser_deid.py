@@ -14,9 +14,9 @@ from pathlib import Path
 from engine import tempfiles
 from engine.deid.audit import face_exposed
 from engine.video import probe, read_frames
+from tests.support import REPO
 from tests.support.clips import write_clip
 from tests.support.scene import moving_face_frames
-from tests.support import REPO
 from tests.support.server import download, page_errors, require_chromium, serve_app, settle
 
 pytestmark = pytest.mark.browser
