@@ -36,11 +36,18 @@ def sports2d_clip(samples_dir: Path) -> Path:
 # One app server and one headless Chromium per browser-test module (modules that need
 # other flags, e.g. a fake camera or sign-in, define their own fixtures of these names).
 @pytest.fixture(scope="module")
-def base_url():
+def server_tmp(tmp_path_factory) -> Path:
+    """The module's app server's own TMPDIR: a test counts that server's private raw
+    folders only (the other pytest-xdist worker's app server makes its own meanwhile)."""
+    return tmp_path_factory.mktemp("server-tmp")
+
+
+@pytest.fixture(scope="module")
+def base_url(server_tmp: Path):
     from tests.support.server import require_chromium, serve_app
 
     require_chromium()
-    with serve_app(cwd=REPO) as url:
+    with serve_app(cwd=REPO, tmpdir=server_tmp) as url:
         yield url
 
 

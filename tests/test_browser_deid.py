@@ -14,26 +14,11 @@ from pathlib import Path
 from engine import tempfiles
 from engine.deid.audit import face_exposed
 from engine.video import probe, read_frames
-from tests.support import REPO
 from tests.support.clips import write_clip
 from tests.support.scene import moving_face_frames
-from tests.support.server import download, page_errors, require_chromium, serve_app, settle
+from tests.support.server import download, page_errors, settle
 
 pytestmark = pytest.mark.browser
-
-@pytest.fixture(scope="module")
-def server_tmp(tmp_path_factory) -> Path:
-    """The app server's own TMPDIR: the raw-folder check below counts this server's
-    folders only (another worker's app server makes its own at the same time)."""
-    return tmp_path_factory.mktemp("server-tmp")
-
-
-@pytest.fixture(scope="module")
-def base_url(server_tmp):
-    require_chromium()
-    with serve_app(cwd=REPO, tmpdir=server_tmp) as url:
-        yield url
-
 
 def _raw_dirs(root: Path) -> set[Path]:
     return set(root.glob(tempfiles.PREFIX + "*"))
