@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import REPO
-from tests.support.scheduling import RAY_MODULES, suite_scheduler
+from tests.support.scheduling import RAY_MODULES, module_of, suite_scheduler
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
@@ -60,13 +60,13 @@ def browser():
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """The Ray modules' tests on one worker, the rest wherever a worker is free
-    (tests/support/scheduling.py)."""
+    """The Ray modules' tests on one worker, a few costly-fixture modules whole, the rest
+    wherever a worker is free (tests/support/scheduling.py)."""
     return suite_scheduler(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A module that starts Ray must be one of RAY_MODULES, or two runtimes could meet."""
-    strays = sorted({i.nodeid.split(":", 1)[0] for i in items if i.get_closest_marker("ray")} - RAY_MODULES)
+    strays = sorted({module_of(i.nodeid) for i in items if i.get_closest_marker("ray")} - RAY_MODULES)
     if strays:
         raise pytest.UsageError(f"marked ray but not in tests/support/scheduling.py's RAY_MODULES: {', '.join(strays)}")
