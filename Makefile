@@ -49,8 +49,8 @@ setup: $(STAMPS)/venv
 # install time because the tests run with PYTHONDONTWRITEBYTECODE.  Should uv fail,
 # pip installs the same lock.
 UV := uv==0.13.9
-PIP_LINKS := $(PIP_FIND_LINKS) $(shell pip config get global.find-links 2>/dev/null)
-UV_LINKS := $(foreach d,$(sort $(PIP_LINKS)),$(if $(wildcard $(d)),--find-links $(d)))
+PIP_LINKS = $(PIP_FIND_LINKS) $(shell pip config get global.find-links 2>/dev/null)
+UV_LINKS = $(foreach d,$(sort $(PIP_LINKS)),$(if $(wildcard $(d)),--find-links $(d)))
 $(STAMPS)/venv: requirements.txt
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PY_SYS) -m venv $(VENV) || python3 -m venv $(VENV)
