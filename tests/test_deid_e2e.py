@@ -41,7 +41,8 @@ def _exposed_frames(src, out, audit, truth_boxes=None) -> tuple[int, int, int]:
         if len(truth) == 0:
             continue
         faces += len(truth)
-        exposed += any(face_exposed(orig, done, b, audit.around(done, truth, threshold=0.5)) for b in truth)
+        found = audit.around(done, truth, threshold=0.5)
+        exposed += any(face_exposed(orig, done, b, found) for b in truth)
         seen += sum(face_exposed(orig, np.zeros_like(orig), b, audit.around(orig, b[None])) for b in truth)
     return exposed, faces, seen
 

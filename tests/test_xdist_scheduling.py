@@ -1,7 +1,8 @@
 """`make test` runs on two pytest-xdist workers: the Ray modules' tests must all go to one
 worker (two Ray runtimes on one machine contend), a module with a costly module fixture
-whole to one worker, every other test to whichever worker is free.  pytest-xdist's own ``loadgroup`` stopped grouping under pytest 9 without a word, so
-the scheduler is checked on a real two-worker run of a small generated suite."""
+whole to one worker, every other test to whichever worker is free.  pytest-xdist's own
+``loadgroup`` stopped grouping under pytest 9 without a word, so the scheduler is checked
+on a real two-worker run of a small generated suite."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def test_it(i):
 '''
 
 
-def test_the_ray_modules_share_one_scope_and_every_other_test_is_its_own():
+def test_the_ray_modules_share_one_scope_a_whole_module_is_one_and_every_other_test_its_own():
     assert {xdist_scope(f"{m}::test_x") for m in RAY_MODULES} == {"together"}
     assert {xdist_scope(f"{m}::test_x[{i}]") for m in WHOLE_MODULES for i in (1, 2)} == WHOLE_MODULES
     assert xdist_scope("tests/test_draw_box.py::test_x[1]") == "tests/test_draw_box.py::test_x[1]"
