@@ -176,8 +176,11 @@ def test_page_renders_three_columns_chart_and_exact_model(tiny_models):
     # 3 and 5 steps: the goal check at n = 2000 too, judged on same-seed differences
     assert any("n = 2000 samples per seed" in t for t in texts), "the n = 2000 goal check is not shown"
     assert sum("n = 2000)" in t and "same-seed difference" in t for t in texts) == 2, texts
+    # the trained model (the default) again at n = 8000, where the estimator's noise is smaller
+    assert sum("n = 8000)" in t and "same-seed difference" in t for t in texts) == 2, texts
     at.sidebar.radio[0].set_value("exact model").run()
     assert not at.exception and not at.error
+    assert not any("n = 8000" in m.value for m in at.markdown), "the n = 8000 file holds the trained model only"
     at.sidebar.radio[1].set_value("absolute").run()
     assert not at.exception and not at.error
 

@@ -195,6 +195,21 @@ def test_stored_goal_check_at_n_2000_matches_its_runs():
         assert r["paired_margin_vs_noise"] == pytest.approx(cmp["paired_margin_vs_noise"], abs=0.006)
 
 
+def test_stored_goal_check_at_n_8000_matches_its_runs():
+    """The trained model's goal check again at n = 8000 (docs/gmm_ddim.md quotes it): five seeds,
+    and paired margins that follow from its runs."""
+    goal = results.load(results.GOAL_N8000_RESULTS)
+    assert goal is not None, "bench/gmm_ddim_goal_n8000.json is missing"
+    assert goal["meta"]["n"] == 8000 and {r["model"] for r in goal["runs"]} == {"trained"}
+    assert {r["seed"] for r in goal["runs"]} == {0, 1, 2, 3, 4}
+    rows = goal["meta"]["goal"]["all_seeds"]
+    assert len(rows) == 2 * 2 * len(results.METRICS)  # both conventions, 3 and 5 steps
+    for r in rows:
+        cmp = results.comparison(goal, r["model"], r["units"], r["steps"], r["metric"])
+        assert r["paired_margin_vs_ddim"] == pytest.approx(cmp["paired_margin_vs_ddim"], abs=0.006)
+        assert r["paired_margin_vs_noise"] == pytest.approx(cmp["paired_margin_vs_noise"], abs=0.006)
+
+
 def test_benchmark_refuses_to_mix_sample_counts(tmp_path):
     """FID is biased by n: the goal phase (n = 2000) must not average into the page's n = 300 file."""
     import subprocess

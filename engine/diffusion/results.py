@@ -17,6 +17,7 @@ from engine.paths import REPO_ROOT
 
 RESULTS = REPO_ROOT / "bench" / "gmm_ddim_results.json"
 GOAL_RESULTS = REPO_ROOT / "bench" / "gmm_ddim_goal.json"  # the goal check, n = 2000 (its own FID levels)
+GOAL_N8000_RESULTS = REPO_ROOT / "bench" / "gmm_ddim_goal_n8000.json"  # the trained model again, n = 8000
 METRICS = {"fid": "classifier FID", "fd_pca": "Frechet distance, PCA-50 pixels"}
 MODEL_TITLES = {"trained": "trained model", "exact": "exact model", "exact-uncond": "exact model, unconditional"}
 KEY = ("model", "sampler", "variant", "K", "s", "units", "eta", "steps")
