@@ -168,6 +168,14 @@ def test_stored_results_cover_every_series_on_both_models_with_three_seeds():
     assert all(len(row["hconcat"]) == 3 for row in spec["vconcat"])
 
 
+def _assert_paired_margins_follow_from_runs(goal: dict) -> None:
+    """Each stored all-seeds paired margin equals the one ``results.comparison`` computes from the runs."""
+    for r in goal["meta"]["goal"]["all_seeds"]:
+        cmp = results.comparison(goal, r["model"], r["units"], r["steps"], r["metric"])
+        assert r["paired_margin_vs_ddim"] == pytest.approx(cmp["paired_margin_vs_ddim"], abs=0.006)
+        assert r["paired_margin_vs_noise"] == pytest.approx(cmp["paired_margin_vs_noise"], abs=0.006)
+
+
 def test_stored_goal_check_at_n_2000_matches_its_runs():
     """The goal phase's file: its own n, at least five seeds, and margins that follow from its runs
     (the docs quote them), recomputed here with ``results.comparison`` over seeds 0-2."""
@@ -189,10 +197,7 @@ def test_stored_goal_check_at_n_2000_matches_its_runs():
         assert r["margin_vs_ddim"] == pytest.approx(cmp["margin_vs_ddim"], abs=0.006)
         assert r["margin_vs_noise"] == pytest.approx(cmp["margin_vs_noise"], abs=0.006)
         assert r["paired_margin_vs_ddim"] is None and cmp["paired_margin_vs_ddim"] is None  # 3 seeds: too few to pair
-    for r in goal["meta"]["goal"]["all_seeds"]:  # every model has 5 seeds or more: paired margins exist
-        cmp = results.comparison(goal, r["model"], r["units"], r["steps"], r["metric"])
-        assert r["paired_margin_vs_ddim"] == pytest.approx(cmp["paired_margin_vs_ddim"], abs=0.006)
-        assert r["paired_margin_vs_noise"] == pytest.approx(cmp["paired_margin_vs_noise"], abs=0.006)
+    _assert_paired_margins_follow_from_runs(goal)  # every model has 5 seeds or more: paired margins exist
 
 
 def test_stored_goal_check_at_n_8000_matches_its_runs():
@@ -202,12 +207,8 @@ def test_stored_goal_check_at_n_8000_matches_its_runs():
     assert goal is not None, "bench/gmm_ddim_goal_n8000.json is missing"
     assert goal["meta"]["n"] == 8000 and {r["model"] for r in goal["runs"]} == {"trained"}
     assert {r["seed"] for r in goal["runs"]} == {0, 1, 2, 3, 4}
-    rows = goal["meta"]["goal"]["all_seeds"]
-    assert len(rows) == 2 * 2 * len(results.METRICS)  # both conventions, 3 and 5 steps
-    for r in rows:
-        cmp = results.comparison(goal, r["model"], r["units"], r["steps"], r["metric"])
-        assert r["paired_margin_vs_ddim"] == pytest.approx(cmp["paired_margin_vs_ddim"], abs=0.006)
-        assert r["paired_margin_vs_noise"] == pytest.approx(cmp["paired_margin_vs_noise"], abs=0.006)
+    assert len(goal["meta"]["goal"]["all_seeds"]) == 2 * 2 * len(results.METRICS)  # both conventions, 3 and 5 steps
+    _assert_paired_margins_follow_from_runs(goal)
 
 
 def test_benchmark_refuses_to_mix_sample_counts(tmp_path):
