@@ -16,7 +16,7 @@ from pages.ui import user_errors
 
 SCALES = [0.0, 0.1, 0.3, 0.5, 1.0, 2.0, 3.0, 4.0, 8.0, 10.0, 16.0]
 MODEL_LABELS = {"trained model": "trained", "exact model": "exact"}
-UPSCALE = 5  # integer nearest-neighbour upscaling; shown at native width so the browser never resamples
+UPSCALE = 5  # integer nearest-neighbour upscaling: at native width where the column is wide enough
 
 
 @st.cache_resource(show_spinner="Loading the digits model…")
@@ -107,10 +107,10 @@ from engine.diffusion.sampling import png_bytes  # noqa: E402  (after the model 
 for col, (title, (picture, strip, shown, sec, spec_label)) in zip(st.columns(3), columns.items()):
     with col:
         st.subheader(title)
-        st.image(picture, caption=spec_label, width=int(picture.shape[1]))
+        st.image(picture, caption=spec_label, width="content")
         st.metric("Time per sample", f"{sec * 1000:.1f} ms")
         st.caption(f"Predicted x₀ of the first sample at steps {shown[0]}…{shown[-1]}")
-        st.image(strip, width=int(strip.shape[1]))
+        st.image(strip, width="content")
         key = title.split()[0].lower() + ("_noise" if "noise" in title else "")
         st.download_button(
             "Download PNG",
@@ -145,7 +145,11 @@ else:
                         "with the chart's n = 300):")
             for cmp in goal_cmps:
                 st.markdown("- " + bench.verdict(cmp))
-    st.altair_chart(bench.chart(stored, steps=steps))
+    # a column per model, each chart fitted to its column (one fixed-width chart overflowed a laptop's page)
+    model_charts = [c for m in bench.MODEL_TITLES if (c := bench.model_chart(stored, m, steps=steps)) is not None]
+    for col, model_chart in zip(st.columns(len(model_charts)), model_charts):
+        col.altair_chart(model_chart, width="stretch")
+    st.altair_chart(bench.legend_chart(stored), width="stretch")
     floor = bench.floor(stored)
     settings = ", ".join(f"{u}: {c['variant']} K={c['K']} s={c['s']:g}" for u, c in bench.GMM_SETTINGS.items())
     floor_text = f", FID {floor[bench.METRICS['fid']]:.1f}" if floor else ""

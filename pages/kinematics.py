@@ -25,7 +25,7 @@ from engine.kinematics.pipeline import KinematicsResult, Settings, analyse
 from engine.kinematics.report import gait_table, report_html
 from pages import state
 from pages.state import Handover, MeasuredClip
-from pages.ui import require_sign_in, user_errors, video_source
+from pages.ui import fraction_progress, require_sign_in, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
@@ -98,7 +98,9 @@ def _show(res: KinematicsResult, backdrop: Backdrop | None) -> None:
         default = charts.default_angles(res)
         chosen = st.multiselect("Angles", names, default=default, key="kin_angles",
                                 format_func=lambda n: n.replace("_", " "))
-        frame = st.slider("Frame", 0, max(res.table.n_frames - 1, 0), 0, key="kin_frame")
+        measured = res.angles[list(chosen or default)].notna().any(axis=1).to_numpy()
+        first = int(measured.argmax()) if measured.any() else 0  # open where the patient is measured, not at frame 0
+        frame = st.slider("Frame", 0, max(res.table.n_frames - 1, 0), first, key="kin_frame")
         c1, c2 = st.columns([3, 2])
         with c1:
             st.altair_chart(charts.angle_timeseries(res, chosen or default, current_time_s=frame / res.table.fps),
@@ -111,7 +113,8 @@ def _show(res: KinematicsResult, backdrop: Backdrop | None) -> None:
                 st.image(img, caption=f"Frame {shown}, {shown / res.table.fps:.2f} s: skeleton over the {kind}")
             row = res.angles.iloc[frame]
             st.dataframe(
-                {"angle": [n.replace("_", " ") for n in chosen], "degrees": [round(float(row[n]), 1) for n in chosen]},
+                {"angle": [n.replace("_", " ") for n in chosen],
+                 "degrees": [f"{row[n]:.1f}" if row[n] == row[n] else "– (not measured here)" for n in chosen]},
                 hide_index=True, width="stretch",
             )
         st.caption("Joint angles: " + "; ".join(f"{k}: {v}" for k, v in JOINT_LABELS.items())
@@ -192,7 +195,7 @@ with user_errors():
             if st.button("Measure movement", type="primary", key="kin_run"):
                 bar = st.progress(0.0, text=state.FINDING_LANDMARKS)
                 table, backdrop = extract_with_backdrop(
-                    path, lambda f: bar.progress(f),
+                    path, fraction_progress(bar, state.FINDING_LANDMARKS),
                     deidentify=partial(deidentify_video, centerface=state.face_model()))
                 bar.empty()
                 _store(table, label, backdrop)

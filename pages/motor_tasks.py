@@ -8,8 +8,6 @@ the session keeps the landmark table and small de-identified thumbnails.
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from engine.kinematics.tasks import TASK_NAMES, task_spec
@@ -17,7 +15,7 @@ from engine.kinematics.tasks.analysis import TaskResult, analyse_task
 from pages import state
 from pages.state import TaskClip
 from pages.task_results import show_result
-from pages.ui import require_sign_in, user_errors, video_source
+from pages.ui import fraction_progress, require_sign_in, user_errors, video_source
 
 require_sign_in()  # patient data: signed-in users only, when sign-in is configured
 
@@ -63,13 +61,7 @@ with user_errors():
                 from engine.workflows.motor_task_pass import extract_task_landmarks
 
                 bar = st.progress(0.0, text=state.FINDING_LANDMARKS)
-                t0 = time.monotonic()
-
-                def progress(f: float) -> None:
-                    left = (time.monotonic() - t0) * (1 - f) / f if f > 0.02 else None
-                    bar.progress(f, text=state.FINDING_LANDMARKS + " "
-                                         + (f"about {left:.0f} s left" if left is not None else ""))
-
+                progress = fraction_progress(bar, state.FINDING_LANDMARKS)
                 table, backdrop = extract_task_landmarks(path, spec.source, progress,
                                                          centerface=state.face_model(), mirrored=mirrored)
                 bar.empty()

@@ -7,6 +7,7 @@ labels) is ``pages/state.py``.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -116,6 +117,17 @@ def frame_progress(bar) -> Callable[[int, int, float], None]:
         fps = done / max(elapsed, 1e-9)
         left = max(total - done, 0) / max(fps, 1e-9)
         bar.progress(min(done / max(total, 1), 1.0), text=f"{done}/{total} frames · {fps:.1f} fps · about {left:.0f} s left")
+    return progress
+
+
+def fraction_progress(bar, text: str) -> Callable[[float], None]:
+    """A ``progress(fraction)`` that fills ``bar`` under ``text`` with the time left, once
+    enough is done (2 %) to tell it from the rate so far."""
+    start = time.monotonic()
+
+    def progress(f: float) -> None:
+        left = (time.monotonic() - start) * (1 - f) / f if f > 0.02 else None
+        bar.progress(min(max(f, 0.0), 1.0), text=text + ("" if left is None else f" · about {left:.0f} s left"))
     return progress
 
 

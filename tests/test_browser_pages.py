@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ import pytest
 from tests.support import REPO
 from tests.support.server import (
     app_pages,
+    overflowing,
     page_errors,
     require_chromium,
     serve_app,
+    UPLOADER,
     settle,
 )
 
@@ -74,6 +77,30 @@ def test_page_renders_without_error(app_page, base_url, page, shots):
         if app_page.title and nav.count():
             assert app_page.title in nav.first.inner_text(), "the sidebar marks another page as current"
     assert not page.console_errors, f"JavaScript errors on /{app_page.url_path}: {page.console_errors}"
+    # at a laptop's width, no chart or picture sticks out of its column (hidden under the next one)
+    assert not overflowing(page), f"/{app_page.url_path} ({shot}): " + "; ".join(overflowing(page))
+
+
+def test_kinematics_results_fit_their_columns(base_url, page, sports2d_clip, tmp_path, shots):
+    """The measured clip's charts at a laptop's width: the angle chart shares its row with the
+    frame, and a vconcat of layers was once drawn past its column, its legend and last seconds
+    hidden under the frame.  A second and a half of the Sports2D walker keeps it short."""
+    clip = tmp_path / "walker.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-ss", "2", "-i", str(sports2d_clip), "-t", "1.5", "-an",
+                    "-c:v", "libx264", "-preset", "veryfast", str(clip)], check=True)
+    page.goto(f"{base_url}/kinematics", wait_until="domcontentloaded")
+    settle(page, timeout=90)
+    page.locator(UPLOADER).set_input_files(str(clip))
+    settle(page, timeout=60, quiet=0.5)
+    page.get_by_role("button", name="Measure movement").click()
+    page.get_by_text("Patient to measure").wait_for(timeout=240_000)
+    settle(page, timeout=120, quiet=1.0)
+    page.locator('[data-testid="stVegaLiteChart"] :is(canvas, svg)').first.wait_for(timeout=30_000)
+    shot = shots / "kinematics-measured.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert page_errors(page) == []
+    assert page.locator('[data-testid="stVegaLiteChart"] :is(canvas, svg)').count() >= 2  # angles, velocities
+    assert not overflowing(page), f"{shot}: " + "; ".join(overflowing(page))
 
 
 def test_sidebar_links_match_app_pages(base_url, page):

@@ -164,8 +164,9 @@ def test_stored_results_cover_every_series_on_both_models_with_three_seeds():
     assert all(r["seeds"] == 3 for r in stored["summary"])
     assert results.floor(stored)
     spec = results.chart(stored, steps=5).to_dict()
-    assert len(spec["vconcat"]) == 2  # one row per metric, one panel per model in each
-    assert all(len(row["hconcat"]) == 3 for row in spec["vconcat"])
+    models, legend = spec["vconcat"]  # the models side by side, the shared legend under them
+    assert len(models["hconcat"]) == 3 and all(len(m["vconcat"]) == 2 for m in models["hconcat"])  # a panel per metric
+    assert legend["encoding"]["color"]["scale"]["domain"] == models["hconcat"][0]["vconcat"][0]["layer"][0]["encoding"]["color"]["scale"]["domain"]
 
 
 def _assert_paired_margins_follow_from_runs(goal: dict) -> None:

@@ -108,59 +108,93 @@ def floor(results: dict[str, Any]) -> dict[str, float]:
     return {}
 
 
-def chart(results: dict[str, Any], steps: int | None = None, series: list[str] | None = None) -> Any:
-    """Quality against steps: one panel per metric (rows) and model (columns).
-
-    Lines are seed means, bars the seed SD; the dashed line is the real-data floor;
-    ``steps`` draws a rule and enlarged points at the slider's step count; ``series``
-    (legend labels) restricts the lines shown.  Names live in the legend only, so
-    no label can overlap another.
-    """
+def _colour(domain: list[str], legend: Any) -> Any:
     import altair as alt
 
+    return alt.Color("series:N", scale=alt.Scale(domain=domain, scheme="tableau10"), legend=legend)
+
+
+def _domain(results: dict[str, Any], series: list[str] | None) -> tuple[pd.DataFrame, list[str]]:
     df = tidy(results)
     if series:
         df = df[df["series"].isin(series)]
+    return df, sorted(df["series"].unique())
+
+
+def _panel(part: pd.DataFrame, title: list[str], metric: str, colour: Any, floor_value: float | None,
+           steps: int | None, width: int | str) -> Any:
+    """One metric on one model: seed means with SD bars, the floor, the slider's step count."""
+    import altair as alt
+
+    x = alt.X("steps:Q", scale=alt.Scale(type="log"), title="reverse steps", axis=alt.Axis(values=sorted(part["steps"].unique())))
+    base = alt.Chart(part)
+    layers = [
+        base.mark_line(point=True).encode(
+            x=x, y=alt.Y("mean:Q", scale=alt.Scale(type="log"), title=metric), color=colour,
+            tooltip=["series", "steps", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("sd:Q", format=".2f")],
+        ),
+        base.mark_rule().encode(x=x, y="low:Q", y2="high:Q", color=colour),
+    ]
+    if floor_value is not None:
+        layers.append(alt.Chart(pd.DataFrame({"floor": [floor_value]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="floor:Q"))
+    if steps is not None:
+        layers.append(alt.Chart(pd.DataFrame({"steps": [steps]})).mark_rule(color="black", opacity=0.35).encode(x=x))
+        hit = part[part["steps"] == steps]
+        if not hit.empty:
+            layers.append(alt.Chart(hit).mark_point(size=140, filled=True, opacity=0.9).encode(x=x, y="mean:Q", color=colour))
+    # two short title lines: one long line would widen the chart past its plot (fit-x counts titles)
+    return alt.layer(*layers).properties(title=alt.TitleParams(title, anchor="start"), width=width, height=200)
+
+
+def model_chart(results: dict[str, Any], model: str, steps: int | None = None, series: list[str] | None = None,
+                width: int | str = "container") -> Any | None:
+    """Quality against steps on one model (a ``MODEL_TITLES`` key): one panel per metric, stacked.
+
+    Lines are seed means, bars the seed SD; the dashed line is the real-data floor;
+    ``steps`` draws a rule and enlarged points at the slider's step count; ``series``
+    (legend labels) restricts the lines shown.  No legend (``legend_chart`` draws the one
+    all models share, with the same colours), so the page can give each model a column
+    that the chart fits (``width="container"``); None where the model has no runs.
+    """
+    import altair as alt
+
+    df, domain = _domain(results, series)
+    colour = _colour(domain, None)
     base_floor = floor(results)
-    domain = sorted(df["series"].unique())
-    legend = alt.Legend(orient="bottom", columns=2, labelLimit=400, title=None)
-    color = alt.Color("series:N", scale=alt.Scale(domain=domain, scheme="tableau10"), legend=legend)
-    panels = []
-    for metric in METRICS.values():
-        row = []
-        for model in MODEL_TITLES.values():
-            part = df[(df["metric"] == metric) & (df["model"] == model)]
-            if part.empty:
-                continue
-            x = alt.X("steps:Q", scale=alt.Scale(type="log"), title="reverse steps", axis=alt.Axis(values=sorted(part["steps"].unique())))
-            y_scale = alt.Scale(type="log")
-            base = alt.Chart(part)
-            layers = [
-                base.mark_line(point=True).encode(
-                    x=x,
-                    y=alt.Y("mean:Q", scale=y_scale, title=metric),
-                    color=color,
-                    tooltip=["series", "steps", alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("sd:Q", format=".2f")],
-                ),
-                base.mark_rule().encode(x=x, y="low:Q", y2="high:Q", color=color),
-            ]
-            if metric in base_floor:
-                layers.append(
-                    alt.Chart(pd.DataFrame({"floor": [base_floor[metric]]}))
-                    .mark_rule(strokeDash=[4, 4], color="gray")
-                    .encode(y="floor:Q")
-                )
-            if steps is not None:
-                layers.append(alt.Chart(pd.DataFrame({"steps": [steps]})).mark_rule(color="black", opacity=0.35).encode(x=x))
-                hit = part[part["steps"] == steps]
-                if not hit.empty:
-                    layers.append(
-                        alt.Chart(hit).mark_point(size=140, filled=True, opacity=0.9).encode(x=x, y="mean:Q", color=color)
-                    )
-            row.append(alt.layer(*layers).properties(title=f"{model}: {metric}", width=260, height=200))
-        if row:
-            panels.append(alt.hconcat(*row))
-    return alt.vconcat(*panels).resolve_scale(color="shared")
+    title = MODEL_TITLES[model]
+    panels = [
+        _panel(part, [title, metric], metric, colour, base_floor.get(metric), steps, width)
+        for metric in METRICS.values()
+        if not (part := df[(df["metric"] == metric) & (df["model"] == title)]).empty
+    ]
+    if not panels:
+        return None
+    stacked = alt.vconcat(*panels)
+    if width == "container":  # a vconcat of layers is padded, not fitted, unless told: fit-x keeps axes in the column
+        stacked = stacked.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    return stacked
+
+
+def legend_chart(results: dict[str, Any], series: list[str] | None = None, width: int | str = "container") -> Any:
+    """The series' colours as a legend alone (an invisible mark per series), for under the
+    models' charts.  Names live in the legend only, so no label can overlap another."""
+    import altair as alt
+
+    _, domain = _domain(results, series)
+    legend = alt.Legend(orient="top", columns=1, labelLimit=400, title=None, symbolOpacity=1)  # one column: fits a laptop
+    alone = alt.Chart(pd.DataFrame({"series": domain})).mark_point(opacity=0, filled=True).encode(
+        color=_colour(domain, legend)).properties(width=width, height=1, view=alt.ViewBackground(strokeWidth=0))
+    # on its own, sized by padding: fitted, the 1-px view would squeeze the legend out of sight
+    return alone.properties(autosize=alt.AutoSizeParams(type="pad")) if width == "container" else alone
+
+
+def chart(results: dict[str, Any], steps: int | None = None, series: list[str] | None = None) -> Any:
+    """Every model's ``model_chart`` side by side at a fixed width, the legend under them
+    (the benchmark's HTML file; the page lays the same charts out in columns)."""
+    import altair as alt
+
+    columns = [c for m in MODEL_TITLES if (c := model_chart(results, m, steps, series, width=260)) is not None]
+    return alt.vconcat(alt.hconcat(*columns), legend_chart(results, series, width=260 * len(columns)))
 
 
 def find(results: dict[str, Any], **match: Any) -> dict[str, Any] | None:

@@ -85,7 +85,8 @@ def angle_timeseries(
     overview = base.mark_line(strokeWidth=1, invalid="break-paths-show-domains").encode(
         x=alt.X("time_s:Q", title="Time (s)"), y=alt.Y("degrees:Q", title=None, axis=alt.Axis(tickCount=3))
     ).add_params(brush).properties(width=width, height=70)
-    return alt.vconcat(top, overview).resolve_scale(color="shared")
+    return alt.vconcat(top, overview).resolve_scale(color="shared").properties(
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
 def rom_bars(res: KinematicsResult, kind: str = "joint") -> alt.Chart:

@@ -257,6 +257,26 @@ def page_errors(page, *, error_alerts: bool = True) -> list[str]:
     return problems
 
 
+# Charts and images whose drawing reaches past the column (or page) that holds them: what
+# sticks out is hidden under the next column or cut off at the page's edge.
+_OVERFLOW_JS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"], [data-testid="stImage"]')]
+    .flatMap(e => {
+        const drawn = e.querySelector('canvas, svg, img');
+        const box = e.closest('[data-testid="stColumn"], [data-testid="stMainBlockContainer"]');
+        if (!drawn || !box || e.getBoundingClientRect().width === 0) return [];
+        const d = drawn.getBoundingClientRect(), b = box.getBoundingClientRect();
+        const style = getComputedStyle(box), right = b.right - parseFloat(style.paddingRight);
+        return d.right > right + 1
+            ? [`${e.dataset.testid} drawn to x = ${Math.round(d.right)} in a ${box.dataset.testid} ending at ${Math.round(right)}`]
+            : [];
+    })"""
+
+
+def overflowing(page) -> list[str]:
+    """Charts and images drawn wider than the column or page that holds them (one line each)."""
+    return page.evaluate(_OVERFLOW_JS)
+
+
 @dataclass(frozen=True)
 class AppPage:
     """A page registered in app.py: its script (None for a function page) and URL path."""
