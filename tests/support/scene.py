@@ -107,3 +107,20 @@ def moving_face(n: int = 90, grow: int = 50, face: int = 0):
         boxes.append(paste(f, patch, int(150 + 800 * t), int(250 + 120 * np.sin(2 * np.pi * t))))
         frames.append(f)
     return frames, np.array(boxes, dtype=float)
+
+
+LIVE_SIZE = (640, 480)  # the live tests' camera picture (width, height)
+
+
+def face_scene(x: int = 200, face_px: int = 120, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A camera view for the live tests: a smooth random background, one face patch at column
+    ``x`` centred vertically, and that face's box."""
+    w, h = LIVE_SIZE
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(40, 215, (h // 24, w // 24, 3), dtype=np.uint8)
+    frame = cv2.GaussianBlur(cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC), (0, 0), 2)
+    patch = face_patch(face_px)
+    ph, pw = patch.shape[:2]
+    y = (h - ph) // 2
+    frame[y:y + ph, x:x + pw] = patch
+    return frame, np.array([x, y, x + pw, y + ph], dtype=float)
