@@ -99,7 +99,7 @@ def rom_bars(res: KinematicsResult, kind: str = "joint") -> alt.Chart:
         x=alt.X("min:Q", title="Angle (deg): bar from minimum to maximum"),
         x2="max:Q",
         color=alt.Color("side:N", scale=SIDE_COLOURS, title="Side"),
-        tooltip=["angle", "side", "min", "max", "range", "mean", "sd"],
+        tooltip=["angle:N", "side:N", "min:Q", "max:Q", "range:Q", "mean:Q", "sd:Q"],
     ).properties(width="container", height=max(120, 40 * rom["name"].nunique()), title=f"Range of motion ({kind} angles)")
 
 
@@ -122,7 +122,7 @@ def gait_timeline(res: KinematicsResult) -> alt.LayerChart:
         y=alt.Y("side:N", sort=["left", "right"]),
         shape=alt.Shape("event:N", scale=alt.Scale(domain=["heel strike", "toe off"], range=["triangle-down", "triangle-up"]), title="Event"),
         color=alt.Color("side:N", scale=SIDE_COLOURS, title="Side"),
-        tooltip=["side", "event", alt.Tooltip("time_s:Q", format=".2f"), "frame"],
+        tooltip=["side:N", "event:N", alt.Tooltip("time_s:Q", format=".2f"), "frame:Q"],
     )
     return alt.layer(bars, ticks).properties(width="container", height=110, title="Gait events (bars: stance)")
 
@@ -138,7 +138,7 @@ def gait_cycle_curves(res: KinematicsResult) -> alt.Chart | alt.FacetChart:
     base = alt.Chart(d).encode(x=alt.X("pct:Q", title="Gait cycle (%)", scale=alt.Scale(domain=[0, 100])),
                                color=alt.Color("side:N", scale=SIDE_COLOURS, title="Side"))
     band = base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q", title="Angle (deg)"), y2="hi:Q")
-    line = base.mark_line().encode(y="mean:Q", tooltip=["side", "joint", "pct", "mean", "n_cycles"])
+    line = base.mark_line().encode(y="mean:Q", tooltip=["side:N", "joint:N", "pct:Q", "mean:Q", "n_cycles:Q"])
     return alt.layer(band, line).properties(width=220, height=180).facet(
         column=alt.Column("joint:N", sort=["hip", "knee", "ankle"], title=None)
     ).resolve_scale(y="independent").properties(title="Angles over the gait cycle (mean ± SD, 0 % = heel strike)")
@@ -157,7 +157,7 @@ def tremor_spectrum(res: KinematicsResult) -> alt.LayerChart:
         x=alt.X("freq_hz:Q", title="Frequency (Hz)"),
         y=alt.Y("power:Q", title=f"Power ({unit}²/Hz)", scale=alt.Scale(type="log")),
         color=alt.Color("landmark:N", title="Landmark"),
-        tooltip=["landmark", alt.Tooltip("freq_hz:Q", format=".2f"), alt.Tooltip("power:Q", format=".3g")],
+        tooltip=["landmark:N", alt.Tooltip("freq_hz:Q", format=".2f"), alt.Tooltip("power:Q", format=".3g")],
     )
     return alt.layer(band, lines).properties(width="container", height=220, title=f"Tremor spectrum (band {lo:g}-{hi:g} Hz shaded)")
 
@@ -169,7 +169,7 @@ def velocity_timeseries(res: KinematicsResult, angles: list[str] | tuple[str, ..
     v["deg_per_s"] = v["deg_per_s"].round(1)
     return alt.Chart(v).mark_line(strokeWidth=1.2, invalid="break-paths-show-domains").encode(
         x=alt.X("time_s:Q", title="Time (s)"), y=alt.Y("deg_per_s:Q", title="Angular velocity (deg/s)"),
-        color="angle:N", tooltip=["angle", alt.Tooltip("time_s:Q", format=".2f"), "deg_per_s"],
+        color="angle:N", tooltip=["angle:N", alt.Tooltip("time_s:Q", format=".2f"), "deg_per_s:Q"],
     ).properties(width="container", height=200, title="Angular velocities")
 
 
