@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from typing import Sequence
 
-from engine.errors import EngineError
+from engine.errors import UNEXPECTED, EngineError
 
 CAPABILITIES = (
     "engine.deid.cli", "engine.deid.review_cli", "engine.kinematics.cli", "engine.kinematics.tasks.cli",
@@ -55,3 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001  (one sentence, not a traceback; ENGINE_TRACEBACK=1 shows it)
+        print(f"error: {UNEXPECTED} ({type(err).__name__})", file=sys.stderr)
+        if os.environ.get("ENGINE_TRACEBACK"):
+            traceback.print_exc()
+        return 1

@@ -5,6 +5,14 @@ sentence that says what went wrong and what to do, with no path to raw data in i
 """
 
 
+# What the user is told when something other than an EngineError fails (a bug, a decoder
+# raising on a file nobody foresaw): the pages and the CLI say it instead of a traceback.
+UNEXPECTED = (
+    "Something went wrong while processing this video and nothing of it was kept; "
+    "try another file, or tell the lab's administrator if it happens again."
+)
+
+
 class EngineError(Exception):
     """Base class: an expected failure with a user-facing message."""
 

@@ -32,6 +32,14 @@ from engine.video_scan import Timing, scan
 MAX_PIXELS = 4096 * 2304  # a little over 4K UHD
 MAX_DURATION_S = 30 * 60.0
 MIN_SIDE = 16
+# The file names offered to the reader (the upload box, a batch folder).  The reader judges a
+# file by its content, so this only decides what is offered: what phones (MP4, MOV, 3GP),
+# camcorders (AVCHD .mts/.m2ts, DV, MPEG-2 .mpg, MJPEG .avi), broadcast cameras and
+# editors (MXF, ProRes .mov, WMV) and the web (WebM, MKV, FLV, Ogg) write.
+VIDEO_SUFFIXES = (
+    ".mp4", ".mov", ".m4v", ".3gp", ".3g2", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".ts",
+    ".mpg", ".mpeg", ".vob", ".dv", ".mxf", ".wmv", ".asf", ".flv", ".ogv",
+)
 
 _STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
 

@@ -25,6 +25,20 @@ import numpy as np
 from engine.video import _describe, _open  # the reader's view of the source: one judgement of the file
 
 
+# The standard layout of each channel count, for a source whose decoder names none.
+_LAYOUT_BY_COUNT = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def aac_layout(layout: av.AudioLayout | None) -> str:
+    """The AAC stream's channel layout for a source's: its own where it has a name; where
+    the decoder gives only a count (WMA says "1 channels", as do some PCM tracks), which
+    the AAC encoder refuses, the standard layout with that many channels; else stereo."""
+    name = layout.name if layout is not None else ""
+    if name and not name.endswith(" channels") and name != "downmix":
+        return name
+    return _LAYOUT_BY_COUNT.get(layout.nb_channels if layout is not None else 0, "stereo")
+
+
 class VideoWriter:
     """Streams RGB frames into a browser-playable H.264 MP4, then adds the audio.
 
@@ -71,7 +85,7 @@ class VideoWriter:
                 if src.streams.audio:
                     a = src.streams.audio[0]
                     self._audio = self._container.add_stream("aac", rate=a.rate or 48000)
-                    self._audio.layout = a.layout.name if a.layout else "stereo"
+                    self._audio.layout = aac_layout(a.layout)
             if self._audio is not None:
                 # The video's presented range in source time: the audio is cut (or
                 # led with silence) to start with the first presented frame.

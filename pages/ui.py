@@ -15,16 +15,13 @@ from typing import Any, Callable, Iterator
 import streamlit as st
 
 from engine import auth, tempfiles
-from engine.errors import EngineError
+from engine.errors import UNEXPECTED, EngineError
 from engine.samples import list_samples
+from engine.video import VIDEO_SUFFIXES
 
 _log = logging.getLogger("clinlab")
 
-UNEXPECTED = (
-    "Something went wrong while processing this video and nothing of it was kept; "
-    "try another file, or tell the lab's administrator if it happens again."
-)
-UPLOAD_TYPES = ["mp4", "mov", "m4v", "avi", "mkv", "webm"]
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in VIDEO_SUFFIXES]
 
 
 def _route_through_app() -> None:
@@ -208,7 +205,7 @@ def video_source(key: str, *, allow_samples: bool = True) -> Iterator[tuple[Path
         return
     limit_mb = int(st.get_option("server.maxUploadSize"))
     upload = st.file_uploader(
-        f"Video file (MP4, MOV, AVI, MKV, WebM; up to {limit_mb} MB)",
+        f"Video file from a phone, a camera or an editor (MP4, MOV, AVCHD, MXF, AVI, WebM and more; up to {limit_mb} MB)",
         type=UPLOAD_TYPES,
         key=f"{key}_upload",
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from engine import tempfiles
-from engine.video import probe, read_frames
+from engine.video import VIDEO_SUFFIXES, probe, read_frames
 from tests.support import REPO
 from tests.support import bad_inputs as fx
 from tests.support.server import (
@@ -58,8 +58,8 @@ def server(tmp_path_factory):
 @pytest.fixture
 def clips(tmp_path, server):
     """Make a clip under a patient-like file name; remember the name for the log check."""
-    def make(maker, case: str, **kw) -> Path:
-        name = f"{case}-{TOKEN}.mp4"
+    def make(maker, case: str, suffix: str = ".mp4", **kw) -> Path:
+        name = f"{case}-{TOKEN}{suffix}"
         server["names"].append(name)
         return maker(tmp_path / name, **kw)
     return make
@@ -195,6 +195,12 @@ def test_variable_frame_rate_is_processed(browser, server, clips, tmp_path):
     assert (info.width, info.height) == (fx.W, fx.H)
 
 
+def test_camcorder_mts_is_offered_and_processed(browser, server, clips, tmp_path):
+    """The upload box takes a camcorder's .MTS (capitals, as the camera names it)."""
+    out = _process_and_download(browser, server, clips(fx.camcorder_mts, "camcorder", suffix=".MTS"), tmp_path)
+    assert probe(out).n_frames == fx.N
+
+
 def test_rotated_phone_video_is_processed_upright(browser, server, clips, tmp_path):
     out = _process_and_download(browser, server, clips(fx.rotated_phone, "rotated"), tmp_path)
     info = probe(out)
@@ -308,7 +314,7 @@ def _raw_media(path: Path) -> bool:
         head = path.read_bytes()[:16]
     except OSError:
         return False
-    if path.suffix.lower() in {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".bin", ".npy", ".png", ".jpg"}:
+    if path.suffix.lower() in {*VIDEO_SUFFIXES, ".bin", ".npy", ".png", ".jpg"}:
         return True
     return any(head[o:o + len(m)] == m for o, m in _MAGIC)
 

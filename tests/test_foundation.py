@@ -124,6 +124,20 @@ def test_cli_samples_without_data_says_dvc_pull(tmp_path):
     assert "dvc pull" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_cli_unexpected_failure_is_one_sentence_without_traceback(tmp_path):
+    """Not an EngineError (here a damaged samples index): the sentence the pages give, the
+    error's type, exit 1; the traceback only on request."""
+    from engine.errors import UNEXPECTED
+
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "samples.json").write_text("{damaged")
+    res = _run_cli("samples", env={"ENGINE_DATA_DIR": str(tmp_path)})
+    assert res.returncode == 1
+    assert res.stderr.strip() == f"error: {UNEXPECTED} (JSONDecodeError)"
+    debug = _run_cli("samples", env={"ENGINE_DATA_DIR": str(tmp_path), "ENGINE_TRACEBACK": "1"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
 # ------------------------------------------------------------------- models
 
 

@@ -13,7 +13,7 @@ import pytest
 from engine.errors import InputError
 from engine.video import probe, read_frames
 from tests.support.bad_inputs import (
-    VFR_PTS, H, W, audio_only, huge_resolution, image_renamed, not_a_video, odd_dimensions, over_size_limit,
+    VFR_PTS, H, N, W, audio_only, camcorder_mts, huge_resolution, image_renamed, not_a_video, odd_dimensions, over_size_limit,
     rotated_phone, truncated_no_index, variable_frame_rate, very_long, zero_bytes, zero_frames,
 )
 
@@ -50,6 +50,10 @@ def test_fixtures_that_must_be_processed(tmp_path):
     assert next(read_frames(tmp_path / "rot.mp4")).shape == (W, H, 3)
     odd = probe(odd_dimensions(tmp_path / "odd.mp4"))
     assert (odd.width, odd.height) == (W + 1, H + 1)
+    mts = camcorder_mts(tmp_path / "cam.MTS")
+    with av.open(str(mts)) as c:
+        assert c.format.name == "mpegts" and c.streams.video[0].codec_context.name == "h264"
+    assert probe(mts).n_frames == N
 
 
 def test_over_size_limit_is_sparse(tmp_path):

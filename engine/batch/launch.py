@@ -19,9 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.batch import manifest as mf
 from engine.batch.runner import REPO, read_state
 from engine.errors import InputError
+from engine.video import VIDEO_SUFFIXES
 
 
 def batch_root() -> Path:
@@ -55,7 +55,7 @@ def input_folders(root: Path, max_depth: int = 2) -> list[str]:
         dirnames[:] = sorted(n for n in dirnames if not n.startswith(".") and (d / n).resolve() != out_root)
         if depth >= max_depth:
             dirnames[:] = []
-        if any(Path(n).suffix.lower() in mf.VIDEO_SUFFIXES for n in filenames):
+        if any(Path(n).suffix.lower() in VIDEO_SUFFIXES for n in filenames):
             found.append(d.relative_to(root).as_posix() or ".")
     return sorted(found)
 

@@ -31,8 +31,7 @@ from typing import Iterable
 import pandas as pd
 
 from engine.errors import InputError
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
+from engine.video import VIDEO_SUFFIXES
 
 MANIFEST = "manifest.csv"
 VIDEOS = "videos"  # OUT_DIR/videos/<video_id>/ : one folder per finished video

@@ -29,6 +29,11 @@ def good_clip(path: Path, seed: int = 0) -> Path:
     return write_video(path, moving_square_frames(seed=seed))
 
 
+def camcorder_mts(path: Path) -> Path:
+    """What an AVCHD camcorder writes: H.264 in an MPEG transport stream (name it ``.MTS``)."""
+    return write_clip(path, moving_square_frames(), FPS, format="mpegts")
+
+
 def not_a_video(path: Path) -> Path:
     path.write_text("Patient notes: not a video at all.\n" * 200)
     return path

@@ -156,6 +156,30 @@ def build(root: Path) -> dict[str, Variant]:
     # An AVCHD-style MPEG transport stream: timestamps start at 1.4 s, not 0.
     v["mpegts"] = Variant("mpegts", _source(root / "camcorder.mts", size="96x64", rate="25", seconds=1.4, vcodec=x264,
                                             extra=("-f", "mpegts")), (96, 64), sync=True)
+    # What cameras and editors write besides H.264 in MP4: ProRes with PCM in MOV (editors),
+    # DNxHR in MXF (broadcast cameras, Avid), MJPEG in AVI (webcams, older cameras), PAL DV
+    # (anamorphic, shown 768x576), MPEG-2 in a program stream (DVD camcorders), WMV with WMA
+    # (whose decoder names no channel layout, which the AAC encoder once refused) and H.263 in 3GP.
+    pcm = ("-c:a", "pcm_s16le")
+    v["prores_mov"] = Variant("prores_mov", _source(root / "editor.mov", size="96x64", rate="25", seconds=1.4,
+                                                    vcodec=("-c:v", "prores_ks", "-profile:v", "2"),
+                                                    audio_codec=("-c:a", "pcm_s24le")), (96, 64), sync=True)
+    v["dnxhr_mxf"] = Variant("dnxhr_mxf", _source(root / "camera.mxf", size="256x144", rate="25", seconds=1.4,
+                                                  vcodec=("-c:v", "dnxhd", "-profile:v", "dnxhr_lb", "-pix_fmt", "yuv422p",
+                                                          "-threads", "1"), audio_codec=pcm), (256, 144), sync=True)
+    v["mjpeg_avi"] = Variant("mjpeg_avi", _source(root / "webcam.avi", size="96x64", rate="30", seconds=1.4,
+                                                  vcodec=("-c:v", "mjpeg", "-q:v", "3"), audio_codec=pcm), (96, 64), sync=True)
+    v["dv_pal"] = Variant("dv_pal", _source(root / "camcorder.dv", size="720x576", rate="25", seconds=0.6, audio=False,
+                                            vcodec=("-c:v", "dvvideo", "-pix_fmt", "yuv420p"), extra=("-f", "dv")),
+                          (768, 576))
+    v["mpeg2_ps"] = Variant("mpeg2_ps", _source(root / "dvd.mpg", size="96x64", rate="25", seconds=1.4,
+                                                vcodec=("-c:v", "mpeg2video"), audio_codec=("-c:a", "mp2"),
+                                                extra=("-f", "vob")), (96, 64), sync=True)
+    v["wmv_wma"] = Variant("wmv_wma", _source(root / "editor.wmv", size="96x64", rate="25", seconds=1.4,
+                                              vcodec=("-c:v", "wmv2"), audio_codec=("-c:a", "wmav2")), (96, 64), sync=True)
+    v["h263_3gp"] = Variant("h263_3gp", _source(root / "phone.3gp", size="128x96", rate="25", seconds=1.4,
+                                                vcodec=("-c:v", "h263"), audio_codec=("-c:a", "aac", "-ac", "1")),
+                            (128, 96), sync=True)
     v["uhd"] = Variant("uhd", _source(root / "uhd.mp4", size="3840x2160", rate="30", seconds=0.1, audio=False,
                                       vcodec=x264), (3840, 2160))
     v["webm"] = Variant("webm", _source(
