@@ -42,6 +42,7 @@ VIDEO_SUFFIXES = (
 )
 
 _STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "apng", "webp")
+_IMAGE_CODECS = ("png", "bmp", "tiff", "gif", "webp")  # posters and thumbnails (MJPEG and JPEG 2000 also record)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,14 @@ def _video_stream(container: av.container.InputContainer) -> av.video.stream.Vid
         if container.streams.audio:
             raise InputError("This file holds only audio; a video is needed.")
         raise InputError("This file holds no video stream.")
-    return container.streams.video[0]
+    # Cover art is no recording, nor is a poster or thumbnail track in an image codec beside
+    # one; of the rest, as ffmpeg picks by default, the track marked default, then the largest.
+    videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    moving = [s for s in videos if s.codec_context.name not in _IMAGE_CODECS] or videos
+    if not moving:
+        raise InputError("This file is a still image, not a video.")
+    return max(moving, key=lambda s: (bool(s.disposition & av.stream.Disposition.default),
+                                      (s.codec_context.width or 0) * (s.codec_context.height or 0)))
 
 
 def _rotation_of(stream: av.video.stream.VideoStream, first: av.VideoFrame | None) -> int:

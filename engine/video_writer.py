@@ -29,6 +29,16 @@ from engine.video import _describe, _open  # the reader's view of the source: on
 _LAYOUT_BY_COUNT = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 
 
+# The sampling rates AAC codes (MPEG-4 Audio's table); anything else is resampled to 48 kHz.
+_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
+
+
+def aac_rate(rate: int | None) -> int:
+    """The AAC stream's sampling rate for a source's: its own where AAC codes it (a field
+    recorder's 192 kHz, or an odd rate, does not), else 48 kHz."""
+    return rate if rate in _AAC_RATES else 48000
+
+
 def aac_layout(layout: av.AudioLayout | None) -> str:
     """The AAC stream's channel layout for a source's: its own where it has a name; where
     the decoder gives only a count (WMA says "1 channels", as do some PCM tracks), which
@@ -84,7 +94,7 @@ class VideoWriter:
             with av.open(str(self._audio_from)) as src:
                 if src.streams.audio:
                     a = src.streams.audio[0]
-                    self._audio = self._container.add_stream("aac", rate=a.rate or 48000)
+                    self._audio = self._container.add_stream("aac", rate=aac_rate(a.rate))
                     self._audio.layout = aac_layout(a.layout)
             if self._audio is not None:
                 # The video's presented range in source time: the audio is cut (or

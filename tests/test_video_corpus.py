@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 ACCEPTED = ["trimmed", "trimmed_mov", "zero_length_edit", "anamorphic", "vfr", "hevc10_rotated_mov", "fps60",
             "fps240", "two_audio_tc", "uhd", "webm", "phone_rotated", "odd_size", "concealed_corruption",
             "late_audio_mkv", "mpegts", "end_trimmed_by_edit", "prores_mov", "dnxhr_mxf", "mjpeg_avi", "dv_pal",
-            "mpeg2_ps", "wmv_wma", "h263_3gp"]
+            "mpeg2_ps", "wmv_wma", "h263_3gp", "pcm192k_mov", "poster_first_mkv"]
 REFUSED = ["truncated_middle", "truncated_mkv", "header_promises_more", "corrupt_packet"]
 
 
@@ -36,9 +36,9 @@ def corpus(tmp_path_factory):
     return vc.build(tmp_path_factory.mktemp("corpus"))
 
 
-def _presented(path, whole_track=False) -> tuple[int, float]:
+def _presented(path, whole_track=False, stream="v:0") -> tuple[int, float]:
     """ffprobe's presented frames and their span (first frame to the end of the last)."""
-    args = [vc.FFPROBE, "-v", "error", *(["-ignore_editlist", "1"] if whole_track else []), "-select_streams", "v:0",
+    args = [vc.FFPROBE, "-v", "error", *(["-ignore_editlist", "1"] if whole_track else []), "-select_streams", stream,
             "-show_entries", "frame=pts_time,best_effort_timestamp_time,duration_time", "-of", "json", str(path)]
     frames = json.loads(subprocess.run(args, check=True, capture_output=True, text=True, timeout=120).stdout)["frames"]
     # an MPEG program stream's last frame has no timestamp: a player shows it one frame after the one before
@@ -49,12 +49,12 @@ def _presented(path, whole_track=False) -> tuple[int, float]:
     return len(frames), float(t.max() + last - t.min())
 
 
-def _ffmpeg_first_frame(path, size, whole_track=False) -> np.ndarray:
+def _ffmpeg_first_frame(path, size, whole_track=False, stream="v:0") -> np.ndarray:
     """The first displayed frame as ffmpeg shows it: rotated (autorotate) and scaled to
     the display size (square pixels)."""
     w, h = size
     out = subprocess.run([vc.FFMPEG, "-v", "error", *(["-ignore_editlist", "1"] if whole_track else []), "-i", str(path),
-                          "-frames:v", "1", "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                          "-map", f"0:{stream}", "-frames:v", "1", "-vf", f"scale={w}:{h}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
                          check=True, capture_output=True, timeout=120).stdout
     return np.frombuffer(out, np.uint8).reshape(h, w, 3)
 
@@ -80,7 +80,7 @@ def test_accepted_with_presented_frames_duration_geometry_and_sync(corpus, tmp_p
     v = corpus[name]
     info = probe(v.path)
     assert (info.width, info.height) == v.display
-    n_src, span_src = _presented(v.path, info.whole_track)
+    n_src, span_src = _presented(v.path, info.whole_track, v.notes.get("stream", "v:0"))  # the recording's stream
     assert info.n_frames == n_src, "presented count as ffprobe -count_frames"
     assert info.whole_track == (name == "zero_length_edit")
     assert info.rate_mode == ("variable" if name == "vfr" else "constant")
@@ -88,7 +88,7 @@ def test_accepted_with_presented_frames_duration_geometry_and_sync(corpus, tmp_p
     frames = read_frames(v.path, info)
     first = next(frames)
     assert first.shape == (info.height, info.width, 3), "square pixels at the display size, upright"
-    ref = _ffmpeg_first_frame(v.path, v.display, info.whole_track)
+    ref = _ffmpeg_first_frame(v.path, v.display, info.whole_track, v.notes.get("stream", "v:0"))
     assert np.abs(first.astype(int) - ref.astype(int)).mean() < 12, "same picture, same orientation as ffmpeg shows"
 
     out = tmp_path / "out.mp4"

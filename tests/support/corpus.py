@@ -180,6 +180,16 @@ def build(root: Path) -> dict[str, Variant]:
     v["h263_3gp"] = Variant("h263_3gp", _source(root / "phone.3gp", size="128x96", rate="25", seconds=1.4,
                                                 vcodec=("-c:v", "h263"), audio_codec=("-c:a", "aac", "-ac", "1")),
                             (128, 96), sync=True)
+    # A field recorder's 192 kHz sound, which AAC cannot code at that rate.
+    v["pcm192k_mov"] = Variant("pcm192k_mov", _source(root / "recorder.mov", size="96x64", rate="25", seconds=1.4,
+                                                      vcodec=x264, audio_codec=("-c:a", "pcm_s24le", "-ar", "192000")),
+                               (96, 64), sync=True)
+    # A poster picture as the first video stream, the recording second (as some editors and
+    # downloads write): the recording is what is read, as ffmpeg picks it by default.
+    poster, recording = root / "poster.png", _source(root / "recording.mkv", size="96x64", rate="25", seconds=1.4, vcodec=x264)
+    ffmpeg("-f", "lavfi", "-i", "color=c=red:size=48x32", "-frames:v", "1", str(poster))
+    ffmpeg("-i", str(poster), "-i", str(recording), "-map", "0", "-map", "1", "-c", "copy", str(root / "poster_first.mkv"))
+    v["poster_first_mkv"] = Variant("poster_first_mkv", root / "poster_first.mkv", (96, 64), sync=True, notes={"stream": "v:1"})
     v["uhd"] = Variant("uhd", _source(root / "uhd.mp4", size="3840x2160", rate="30", seconds=0.1, audio=False,
                                       vcodec=x264), (3840, 2160))
     v["webm"] = Variant("webm", _source(
