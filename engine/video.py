@@ -25,6 +25,7 @@ from typing import Iterator
 import av
 import numpy as np
 
+from engine.deinterlace import Deinterlacer
 from engine.errors import InputError
 from engine.video_scan import Timing, scan
 
@@ -237,7 +238,7 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
     A packet inside the presented range that cannot be decoded raises
     :class:`InputError` naming the frame: a de-identification that silently skipped or
     stopped would hand back a different video without saying so.  (Frames the decoder
-    conceals are yielded, as a player shows them.)
+    conceals are yielded, as a player shows them; interlaced frames deinterlaced.)
     """
     info = info or probe(path)
     count = 0
@@ -246,6 +247,7 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
         stream.thread_type = "AUTO"
         tb = float(stream.time_base or Fraction(1, 90000))
         packets = container.demux(stream)
+        deinterlace: Deinterlacer | None = None
         while True:
             try:
                 packet = next(packets)
@@ -266,7 +268,13 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
                     "it cannot be decoded there."
                 ) from err
             for frame in frames:
-                count += 1
-                yield _to_rgb(frame, info)
+                if deinterlace is None and frame.interlaced_frame:
+                    deinterlace = Deinterlacer()  # from the first interlaced frame on, as a player does
+                for shown in deinterlace.push(frame) if deinterlace else (frame,):
+                    count += 1
+                    yield _to_rgb(shown, info)
+        for shown in deinterlace.flush() if deinterlace else ():
+            count += 1
+            yield _to_rgb(shown, info)
     if count == 0:
         raise InputError("The video contains no frames.")

@@ -13,7 +13,7 @@ from engine.errors import InputError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("deid", help="blur every face in a video (fail closed)")
-    p.add_argument("input", type=Path, help="video file (mp4, mov, avi, mkv, webm)")
+    p.add_argument("input", type=Path, help="video file (any a phone, camera or editor writes: mp4, mov, mts, mxf, avi, mkv, webm, ...)")
     p.add_argument("-o", "--output", type=Path, required=True, help="blurred H.264 MP4 to write")
     p.add_argument("--mode", choices=MODES, default="blur")
     p.add_argument("--report", type=Path, help="write the per-frame report and QC summary as JSON")

@@ -180,6 +180,11 @@ def build(root: Path) -> dict[str, Variant]:
     v["h263_3gp"] = Variant("h263_3gp", _source(root / "phone.3gp", size="128x96", rate="25", seconds=1.4,
                                                 vcodec=("-c:v", "h263"), audio_codec=("-c:a", "aac", "-ac", "1")),
                             (128, 96), sync=True)
+    # A 1080i-style camcorder file: 50 fields a second woven into 25 interlaced frames.
+    v["interlaced_mts"] = Variant("interlaced_mts", _source(
+        root / "interlaced.mts", size="192x108", rate="50", seconds=1.2, audio=False,
+        vcodec=(*x264, "-flags", "+ildct+ilme", "-x264opts", "tff=1"),
+        extra_v=("tinterlace=interleave_top", "fieldorder=tff"), extra=("-f", "mpegts")), (192, 108))
     # A field recorder's 192 kHz sound, which AAC cannot code at that rate.
     v["pcm192k_mov"] = Variant("pcm192k_mov", _source(root / "recorder.mov", size="96x64", rate="25", seconds=1.4,
                                                       vcodec=x264, audio_codec=("-c:a", "pcm_s24le", "-ar", "192000")),
