@@ -15,7 +15,7 @@ ENGINE = REPO / "engine"
 CAPABILITIES = ("deid", "kinematics", "diffusion")
 WORKFLOWS = ("workflows", "live", "batch")
 # core: the shared layer every capability stands on
-CORE = ("people", "video", "video_scan", "video_writer", "errors", "paths", "models", "samples", "tempfiles", "auth")
+CORE = ("people", "video", "video_scan", "deinterlace", "video_writer", "errors", "paths", "models", "samples", "tempfiles", "auth")
 
 
 def _part(module: str) -> str | None:
