@@ -57,6 +57,9 @@ with user_errors():
     with video_source("mt") as src:
         if src is not None:
             path, label = src
+            if st.session_state.get("mt_source") == "Try a sample clip":
+                st.caption("The sample clips show people walking and standing, not this task: they show the steps "
+                           "and what a result looks like, not a rating (a hand task may find no hand).")
             if st.button("Find landmarks", type="primary", key="mt_run"):
                 from engine.workflows.motor_task_pass import extract_task_landmarks
 

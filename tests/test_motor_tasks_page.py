@@ -90,6 +90,7 @@ def test_a_sample_clip_goes_through_the_one_pass_and_only_deidentified_frames_ar
     at.run()
     at.radio(key="mt_source").set_value("Try a sample clip").run()
     at.selectbox(key="mt_sample").set_value("pose2sim multi cam01").run()
+    assert any("not this task" in c.value for c in at.caption)  # a sample is a demonstration, not a rating
     at.button(key="mt_run").click().run()
     assert not at.exception
     clip = at.session_state[state.MOTOR_TASKS]
