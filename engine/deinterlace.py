@@ -16,8 +16,8 @@ _FILTER = ("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
 
 class Deinterlacer:
     """Frames in, the same number of deinterlaced frames out, one frame later (``flush``
-    hands back the last).  Built on the first interlaced frame; a change of size or pixel
-    format mid-stream flushes and rebuilds the filter."""
+    hands back the last).  The filter is built on the first frame pushed; a change of size
+    or pixel format mid-stream flushes and rebuilds it."""
 
     def __init__(self) -> None:
         self._graph: av.filter.Graph | None = None

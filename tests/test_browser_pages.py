@@ -78,7 +78,8 @@ def test_page_renders_without_error(app_page, base_url, page, shots):
             assert app_page.title in nav.first.inner_text(), "the sidebar marks another page as current"
     assert not page.console_errors, f"JavaScript errors on /{app_page.url_path}: {page.console_errors}"
     # at a laptop's width, no chart or picture sticks out of its column (hidden under the next one)
-    assert not overflowing(page), f"/{app_page.url_path} ({shot}): " + "; ".join(overflowing(page))
+    sticking_out = overflowing(page)
+    assert not sticking_out, f"/{app_page.url_path} ({shot}): " + "; ".join(sticking_out)
 
 
 def test_kinematics_results_fit_their_columns(base_url, page, sports2d_clip, tmp_path, shots):
@@ -100,7 +101,8 @@ def test_kinematics_results_fit_their_columns(base_url, page, sports2d_clip, tmp
     page.screenshot(path=str(shot), full_page=True)
     assert page_errors(page) == []
     assert page.locator('[data-testid="stVegaLiteChart"] :is(canvas, svg)').count() >= 2  # angles, velocities
-    assert not overflowing(page), f"{shot}: " + "; ".join(overflowing(page))
+    sticking_out = overflowing(page)
+    assert not sticking_out, f"{shot}: " + "; ".join(sticking_out)
 
 
 def test_sidebar_links_match_app_pages(base_url, page):

@@ -40,7 +40,7 @@ def corpus(tmp_path_factory):
 def _presented(path, whole_track=False, stream="v:0") -> tuple[int, float]:
     """ffprobe's presented frames and their span (first frame to the end of the last)."""
     args = [vc.FFPROBE, "-v", "error", *(["-ignore_editlist", "1"] if whole_track else []), "-select_streams", stream,
-            "-show_entries", "frame=pts_time,best_effort_timestamp_time,duration_time", "-of", "json", str(path)]
+            "-show_entries", "frame=pts_time,duration_time", "-of", "json", str(path)]
     frames = json.loads(subprocess.run(args, check=True, capture_output=True, text=True, timeout=120).stdout)["frames"]
     # an MPEG program stream's last frame has no timestamp: a player shows it one frame after the one before
     t = np.array([float(f.get("pts_time", "nan")) for f in frames])
