@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support import REPO
+from tests.support.corpus import ffmpeg
 from tests.support.server import (
     app_pages,
     overflowing,
@@ -87,8 +87,7 @@ def test_kinematics_results_fit_their_columns(base_url, page, sports2d_clip, tmp
     frame, and a vconcat of layers was once drawn past its column, its legend and last seconds
     hidden under the frame.  A second and a half of the Sports2D walker keeps it short."""
     clip = tmp_path / "walker.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-ss", "2", "-i", str(sports2d_clip), "-t", "1.5", "-an",
-                    "-c:v", "libx264", "-preset", "veryfast", str(clip)], check=True)
+    ffmpeg("-ss", "2", "-i", str(sports2d_clip), "-t", "1.5", "-an", "-c:v", "libx264", "-preset", "veryfast", str(clip))
     page.goto(f"{base_url}/kinematics", wait_until="domcontentloaded")
     settle(page, timeout=90)
     page.locator(UPLOADER).set_input_files(str(clip))
